@@ -1,0 +1,228 @@
+/**
+ * The one place the lake's tables are declared. The parser's record type, the NDJSON writer, the Glue tables, the
+ * DuckDB views and the README's schema table are all derived from these lists, so a column is added here or nowhere.
+ */
+
+/** Logical column kinds; each maps to a TypeScript, Glue/Athena and DuckDB type in COLUMN_KINDS. */
+export const COLUMN_KINDS = {
+  string: { ts: 'string', glue: 'string', duckdb: 'VARCHAR' },
+  integer: { ts: 'number', glue: 'int', duckdb: 'INTEGER' },
+  bigint: { ts: 'number', glue: 'bigint', duckdb: 'BIGINT' },
+  boolean: { ts: 'boolean', glue: 'boolean', duckdb: 'BOOLEAN' },
+  string_array: { ts: 'string[]', glue: 'array<string>', duckdb: 'VARCHAR[]' },
+  partition_array: {
+    ts: 'PartitionOutcome[]',
+    glue: 'array<struct<period:string,records:int,outcome:string>>',
+    duckdb: 'STRUCT(period VARCHAR, records INTEGER, outcome VARCHAR)[]',
+  },
+} as const;
+
+export type ColumnKind = keyof typeof COLUMN_KINDS;
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  readonly nullable: boolean;
+  /** Partition keys live in the object path (`year=2019/month=01`), not in the JSON rows. */
+  readonly partitionKey?: boolean;
+  readonly description: string;
+}
+
+/** What happened to one (dataset, year, month) partition during one ingestion. */
+export interface PartitionOutcome {
+  period: string;
+  records: number;
+  /** `written`: this upload's rows are now the partition; `kept_newer`: a newer vintage was already there. */
+  outcome: 'written' | 'kept_newer';
+}
+
+interface KindTs {
+  string: string;
+  integer: number;
+  bigint: number;
+  boolean: boolean;
+  string_array: string[];
+  partition_array: PartitionOutcome[];
+}
+
+/** The row type of a table, derived from its column list. */
+export type RowOf<C extends readonly ColumnDef[]> = {
+  -readonly [K in C[number] as K['name']]: K['nullable'] extends true ? KindTs[K['kind']] | null : KindTs[K['kind']];
+};
+
+export const OBSERVATION_COLUMNS = [
+  {
+    name: 'dataset',
+    kind: 'string',
+    nullable: false,
+    description: 'ASCII slug of the table title (æ→ae, ø→o, å→a); stable across uploads of the same table.',
+  },
+  { name: 'table_title', kind: 'string', nullable: false, description: 'The table title as printed.' },
+  {
+    name: 'breakdown',
+    kind: 'string',
+    nullable: false,
+    description: 'The section\'s breakdown line as printed, e.g. "Fylke og tiltaksgruppe".',
+  },
+  {
+    name: 'main_group',
+    kind: 'string',
+    nullable: false,
+    description: '`I alt` (section without a main group), `Nedsatt arbeidsevne`, `Arbeidssøkere` or `Andre`.',
+  },
+  {
+    name: 'measure_group',
+    kind: 'string',
+    nullable: false,
+    description: 'Measure group in sentence case, e.g. `Opplæring`, `Jobbskaping og egenetablering`.',
+  },
+  {
+    name: 'region',
+    kind: 'string',
+    nullable: false,
+    description: 'County name as printed without its Sami form; `I alt` for the total row; `Øvrige områder`, `Ukjent`.',
+  },
+  {
+    name: 'region_code',
+    kind: 'string',
+    nullable: true,
+    description: 'Two-digit county number valid in that year; null for I alt, Øvrige områder, Ukjent and unknown names.',
+  },
+  { name: 'year', kind: 'integer', nullable: false, partitionKey: true, description: 'Calendar year of the value.' },
+  { name: 'month', kind: 'integer', nullable: false, partitionKey: true, description: 'Month of the value, 1-12.' },
+  { name: 'period', kind: 'string', nullable: false, description: '`YYYY-MM` of the value.' },
+  {
+    name: 'value',
+    kind: 'integer',
+    nullable: true,
+    description: 'Number of participants; null when NAV suppressed it.',
+  },
+  {
+    name: 'suppressed',
+    kind: 'boolean',
+    nullable: false,
+    description: 'True where the export has `*` (a value under 4, Statistikkloven § 2-6).',
+  },
+  {
+    name: 'source_key',
+    kind: 'string',
+    nullable: false,
+    description: 'Key of the uploaded object (the file name for `navlake parse`).',
+  },
+  {
+    name: 'source_vintage',
+    kind: 'string',
+    nullable: false,
+    description: '`YYYY-MM`: the last month the export covers, from its period line.',
+  },
+  {
+    name: 'ingested_at',
+    kind: 'string',
+    nullable: true,
+    description: 'ISO-8601 UTC time of ingestion; null from `navlake parse`.',
+  },
+] as const satisfies readonly ColumnDef[];
+
+export type Observation = RowOf<typeof OBSERVATION_COLUMNS>;
+export type ObservationColumn = keyof Observation;
+
+export const INGESTION_COLUMNS = [
+  { name: 'ingestion_id', kind: 'string', nullable: false, description: 'Unique id of this processing of an upload.' },
+  { name: 'source_key', kind: 'string', nullable: false, description: 'Key of the uploaded object in the raw bucket.' },
+  {
+    name: 'source_sequencer',
+    kind: 'string',
+    nullable: true,
+    description: 'S3 event sequencer of the upload (orders uploads of the same key).',
+  },
+  { name: 'event_time', kind: 'string', nullable: true, description: 'ISO-8601 time S3 reported the upload.' },
+  {
+    name: 'dataset',
+    kind: 'string',
+    nullable: true,
+    description: 'Dataset slug of the export; null when the file was rejected before its title was read.',
+  },
+  {
+    name: 'status',
+    kind: 'string',
+    nullable: false,
+    description: '`accepted` (at least one month written), `superseded` (every month had a newer vintage) or `rejected`.',
+  },
+  { name: 'source_vintage', kind: 'string', nullable: true, description: '`YYYY-MM` the export covers up to.' },
+  { name: 'records', kind: 'integer', nullable: false, description: 'Records parsed from the upload.' },
+  { name: 'records_written', kind: 'integer', nullable: false, description: 'Records written to observations.' },
+  {
+    name: 'partitions',
+    kind: 'partition_array',
+    nullable: false,
+    description: 'Per month: period, records and outcome (`written` or `kept_newer`).',
+  },
+  { name: 'warnings', kind: 'string_array', nullable: false, description: 'Parser warnings, one line each.' },
+  { name: 'error_code', kind: 'string', nullable: true, description: 'Error code when rejected, e.g. `BAD_NUMBER`.' },
+  { name: 'error_message', kind: 'string', nullable: true, description: 'Error message when rejected.' },
+  { name: 'error_line', kind: 'integer', nullable: true, description: 'Line of the error in the upload, when known.' },
+  { name: 'ingested_at', kind: 'string', nullable: false, description: 'ISO-8601 UTC time of processing.' },
+] as const satisfies readonly ColumnDef[];
+
+export type Ingestion = RowOf<typeof INGESTION_COLUMNS>;
+
+export interface TableDef {
+  readonly name: string;
+  readonly description: string;
+  /** Lake prefix under which the table's objects live (ends in `/`). */
+  readonly prefix: string;
+  readonly columns: readonly ColumnDef[];
+}
+
+export const OBSERVATIONS_TABLE = {
+  name: 'observations',
+  description: 'One row per value: dataset, section, region and month. Partitioned by year and month.',
+  prefix: 'observations/',
+  columns: OBSERVATION_COLUMNS,
+} as const satisfies TableDef;
+
+export const INGESTIONS_TABLE = {
+  name: 'ingestions',
+  description: 'One row per processed upload: what it was, what became of it, and why.',
+  prefix: 'ingestions/',
+  columns: INGESTION_COLUMNS,
+} as const satisfies TableDef;
+
+export const TABLES = [OBSERVATIONS_TABLE, INGESTIONS_TABLE] as const;
+
+export function dataColumns(table: TableDef): ColumnDef[] {
+  return table.columns.filter((c) => !c.partitionKey);
+}
+
+export function partitionColumns(table: TableDef): ColumnDef[] {
+  return table.columns.filter((c) => c.partitionKey === true);
+}
+
+export function glueType(c: ColumnDef): string {
+  return COLUMN_KINDS[c.kind].glue;
+}
+
+export function duckdbType(c: ColumnDef): string {
+  return COLUMN_KINDS[c.kind].duckdb;
+}
+
+export function tsType(c: ColumnDef): string {
+  const base = COLUMN_KINDS[c.kind].ts;
+  return c.nullable ? `${base} \\| null` : base;
+}
+
+/** The README's schema section, generated so that a test can fail when the two drift. */
+export function schemaMarkdown(): string {
+  const parts: string[] = [];
+  for (const table of TABLES) {
+    parts.push(`### \`${table.name}\``, '', table.description, '');
+    parts.push('| column | type (TypeScript) | Athena / Glue | DuckDB | description |');
+    parts.push('|---|---|---|---|---|');
+    for (const c of table.columns) {
+      const name = c.partitionKey ? `${c.name} (partition)` : c.name;
+      parts.push(`| \`${name}\` | \`${tsType(c)}\` | \`${glueType(c)}\` | \`${duckdbType(c)}\` | ${c.description} |`);
+    }
+    parts.push('');
+  }
+  return parts.join('\n').trimEnd();
+}

@@ -214,7 +214,7 @@ export function tsType(c: ColumnDef): string {
 /** The README's schema section, generated so that a test can fail when the two drift. */
 export function schemaMarkdown(): string {
   const parts: string[] = [];
-  for (const table of TABLES) {
+  for (const table of TABLES as readonly TableDef[]) {
     parts.push(`### \`${table.name}\``, '', table.description, '');
     parts.push('| column | type (TypeScript) | Athena / Glue | DuckDB | description |');
     parts.push('|---|---|---|---|---|');

@@ -1,0 +1,51 @@
+import { basename } from 'node:path';
+import { access } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { OBSERVATION_COLUMNS } from '../../lambdas/schema/columns.ts';
+import { parseFile, parseFileStream } from '../../lambdas/parser/index.ts';
+import { CliError } from '../errors.ts';
+import { OUTPUT_FORMATS, csvLine, formatTable, ndjsonLine, writeOut, type OutputFormat } from '../format.ts';
+
+const COLUMNS = OBSERVATION_COLUMNS.map((c) => c.name);
+
+export function registerParse(program: Command): void {
+  program
+    .command('parse')
+    .description('parse a NAV export into long-format records on stdout; warnings go to stderr')
+    .argument('<file>', 'the export (.txt as downloaded from NAV)')
+    .option('-f, --format <format>', `ndjson, csv or table`, 'ndjson')
+    .action(async (file: string, opts: { format: string }) => {
+      const format = opts.format as OutputFormat;
+      if (!['ndjson', 'csv', 'table'].includes(format) || !OUTPUT_FORMATS.includes(format)) {
+        throw new CliError(`--format must be ndjson, csv or table, not "${opts.format}"`, 2);
+      }
+      await access(file).catch((cause: unknown) => {
+        throw new CliError(`${file}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, 2, { cause });
+      });
+      const options = { file: basename(file), sourceKey: basename(file) };
+      let summary;
+      if (format === 'table') {
+        const result = await parseFile(file, options);
+        summary = result.summary;
+        await writeOut(process.stdout, `${formatTable(COLUMNS, result.records)}\n`);
+      } else {
+        if (format === 'csv') await writeOut(process.stdout, `${COLUMNS.join(',')}\n`);
+        const line = format === 'csv' ? (r: Record<string, unknown>) => csvLine(COLUMNS, r) : ndjsonLine;
+        summary = await parseFileStream(
+          file,
+          async (batch) => {
+            let text = '';
+            for (const r of batch) text += `${line(r)}\n`;
+            await writeOut(process.stdout, text);
+          },
+          options,
+        );
+      }
+      for (const w of summary.warnings) {
+        process.stderr.write(`navlake: ${summary.file}:${w.line}: warning: ${w.code}: ${w.message}\n`);
+      }
+      process.stderr.write(
+        `navlake: ${summary.file}: ${summary.records} records (${summary.suppressed} suppressed) from ${summary.sections} sections, ${summary.warnings.length} warning${summary.warnings.length === 1 ? '' : 's'}\n`,
+      );
+    });
+}

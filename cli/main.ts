@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { isParseError } from '../lambdas/parser/index.ts';
+import { registerParse } from './commands/parse.ts';
+import { CliError } from './errors.ts';
+
+const program = new Command('navlake')
+  .description('NAV monthly statistics exports to an SQL-ready data lake')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+registerParse(program);
+
+// A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.exitCode = exitCodeFor(e);
+}
+
+function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  if (isParseError(e)) {
+    process.stderr.write(`navlake: ${e.file}:${e.line}: ${e.code}: ${e.detail}${e.column ? ` (column ${e.column})` : ''}\n`);
+    return 2;
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`navlake: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`navlake: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (process.env.NAVLAKE_DEBUG) console.error(e);
+  return 1;
+}

@@ -1,0 +1,51 @@
+/** Why an export cannot be read. A closed set, so that callers (CLI exit codes, rejection reports) can rely on it. */
+export const PARSE_ERROR_CODES = [
+  'EMPTY_FILE',
+  'NOT_TEXT',
+  'BAD_ENCODING',
+  'NO_TABLE',
+  'BAD_PERIOD',
+  'BAD_HEADER',
+  'BAD_NUMBER',
+  'TOO_MANY_CELLS',
+  'MISSING_CELLS',
+  'LINE_TOO_LONG',
+  'TOO_LARGE',
+] as const;
+
+export type ParseErrorCode = (typeof PARSE_ERROR_CODES)[number];
+
+export interface ParseErrorDetails {
+  code: ParseErrorCode;
+  file: string;
+  /** 1-based line of the problem; 0 when it concerns the whole file. */
+  line: number;
+  /** 1-based character column, when one cell is at fault. */
+  column?: number;
+  message: string;
+  cause?: unknown;
+}
+
+export class ParseError extends Error {
+  override readonly name = 'ParseError';
+  readonly code: ParseErrorCode;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number | undefined;
+  /** The message without the file/line prefix, for reports that show those separately. */
+  readonly detail: string;
+
+  constructor(details: ParseErrorDetails) {
+    const at = details.column === undefined ? '' : ` (column ${details.column})`;
+    super(`${details.file}:${details.line}: ${details.code}: ${details.message}${at}`, { cause: details.cause });
+    this.code = details.code;
+    this.file = details.file;
+    this.line = details.line;
+    this.column = details.column;
+    this.detail = details.message;
+  }
+}
+
+export function isParseError(e: unknown): e is ParseError {
+  return e instanceof ParseError;
+}

@@ -1,0 +1,700 @@
+/**
+ * The I/O-free core: feed it chunks of bytes, get long-format records back as rows complete. All state is explicit
+ * in this class, so the same bytes give the same records however they are chunked, and memory does not grow with
+ * the file (per-section sums and a small cross-section table of totals are all it keeps).
+ */
+import type { Observation } from '../schema/columns.ts';
+import { ChunkDecoder, DecodeError, type Encoding } from './decoder.ts';
+import { ParseError, type ParseErrorCode } from './errors.ts';
+import { NON_COUNTY_REGIONS, TOTAL_REGION, countyCode, norwegianName } from './regions.ts';
+import {
+  ALL_GROUPS,
+  type CellValue,
+  type Period,
+  datasetSlug,
+  headingGroups,
+  monthName,
+  monthNumber,
+  parseCell,
+  parsePeriod,
+  periodString,
+} from './vocabulary.ts';
+
+export interface ParserOptions {
+  /** Named in errors and warnings; also the default source_key. */
+  file: string;
+  sourceKey?: string;
+  ingestedAt?: string | null;
+  /** Longest line accepted (characters); real lines are about 100. */
+  maxLineLength?: number;
+  /** Warnings kept; past this a single TOO_MANY_WARNINGS warning counts the rest. */
+  maxWarnings?: number;
+}
+
+export type WarningCode =
+  | 'CUT_OFF'
+  | 'TOTALS_MISMATCH'
+  | 'MAIN_GROUP_MISMATCH'
+  | 'UNKNOWN_REGION'
+  | 'IGNORED_TEXT'
+  | 'TOO_MANY_WARNINGS';
+
+export interface ParseWarning {
+  code: WarningCode;
+  /** Line the warning is about (0 when about the whole file). */
+  line: number;
+  /** 1-based index of the data section, when it concerns one. */
+  section?: number;
+  message: string;
+}
+
+export interface ParseSummary {
+  file: string;
+  encoding: Encoding | null;
+  tableTitle: string | null;
+  dataset: string | null;
+  /** `YYYY-MM`, the last month of the export's period. */
+  vintage: string | null;
+  sections: number;
+  records: number;
+  suppressed: number;
+  lines: number;
+  warnings: ParseWarning[];
+}
+
+const DEFAULT_MAX_LINE = 64 * 1024;
+const DEFAULT_MAX_WARNINGS = 200;
+/** Headings wrap over up to three lines; more than this many preamble lines before a header is not a NAV table. */
+const MAX_HEAD_LINES = 12;
+const MAX_LABEL_LINES = 6;
+
+type State = 'preamble' | 'head' | 'rows' | 'afterRows' | 'cellHeader' | 'cellRows';
+
+interface Section {
+  index: number;
+  startLine: number;
+  breakdown: string;
+  heading: string;
+  mainGroup: string;
+  measureGroup: string;
+  period: Period;
+  months: number[];
+  layout: 'tabs' | 'cells';
+  rows: number;
+  lastRegion: string | null;
+  /** Per header month: the "I alt" value, the sum of the other rows, and whether any cell was suppressed. */
+  total: Array<number | null>;
+  sum: number[];
+  suppressedIn: boolean[];
+  hasTotalRow: boolean;
+  cutOff: boolean;
+}
+
+interface MainGroupTotals {
+  all: number | null | undefined;
+  mains: Map<string, number | null>;
+}
+
+export class ExportParser {
+  private readonly file: string;
+  private readonly sourceKey: string;
+  private readonly ingestedAt: string | null;
+  private readonly maxLine: number;
+  private readonly maxWarnings: number;
+  private readonly decoder = new ChunkDecoder();
+
+  private carry = '';
+  private lineNo = 0;
+  private bytesSeen = 0;
+  private nonBlankSeen = false;
+  private endedWithBreak = true;
+
+  private state: State = 'preamble';
+  private title: string | null = null;
+  private dataset: string | null = null;
+  private vintage: string | null = null;
+  private head: string[] = [];
+  private headStart = 0;
+  private section: Section | null = null;
+  private sectionCount = 0;
+  private maxRowsSeen = 0;
+  private labelLines: string[] = [];
+  private cellValues: CellValue[] = [];
+  private cellRowLine = 0;
+
+  private records = 0;
+  private suppressed = 0;
+  private readonly warningList: ParseWarning[] = [];
+  private warningsDropped = 0;
+  private readonly unknownRegions = new Set<string>();
+  private readonly mainGroupTotals = new Map<string, MainGroupTotals>();
+  private out: Observation[] = [];
+
+  constructor(options: ParserOptions) {
+    this.file = options.file;
+    this.sourceKey = options.sourceKey ?? options.file;
+    this.ingestedAt = options.ingestedAt ?? null;
+    this.maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
+    this.maxWarnings = options.maxWarnings ?? DEFAULT_MAX_WARNINGS;
+  }
+
+  /** Records completed by this chunk. */
+  write(chunk: Uint8Array): Observation[] {
+    this.bytesSeen += chunk.length;
+    this.feed(this.decode(() => this.decoder.decode(chunk)), false);
+    return this.flush();
+  }
+
+  /** Records completed by the end of input; after this, summary() is final. */
+  end(): Observation[] {
+    this.feed(this.decode(() => this.decoder.end()), true);
+    this.finish();
+    return this.flush();
+  }
+
+  get warnings(): readonly ParseWarning[] {
+    return this.warningList;
+  }
+
+  summary(): ParseSummary {
+    const warnings = [...this.warningList];
+    if (this.warningsDropped > 0) {
+      warnings.push({ code: 'TOO_MANY_WARNINGS', line: 0, message: `${this.warningsDropped} more warnings not shown` });
+    }
+    return {
+      file: this.file,
+      encoding: this.decoder.encoding,
+      tableTitle: this.title,
+      dataset: this.dataset,
+      vintage: this.vintage,
+      sections: this.sectionCount,
+      records: this.records,
+      suppressed: this.suppressed,
+      lines: this.lineNo,
+      warnings,
+    };
+  }
+
+  private flush(): Observation[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private decode(step: () => string): string {
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof DecodeError) this.fail(e.kind, this.lineNo + 1 + e.lineBreaksBefore, e.message, undefined, e);
+      throw e;
+    }
+  }
+
+  // ---- lines -------------------------------------------------------------------------------------------------
+
+  private feed(text: string, final: boolean): void {
+    let t = this.carry + text;
+    this.carry = '';
+    if (t.indexOf('\r') !== -1) {
+      // A CR at the very end may be the first half of a CRLF split across chunks.
+      let held = '';
+      if (!final && t.charCodeAt(t.length - 1) === 0x0d) {
+        held = '\r';
+        t = t.slice(0, -1);
+      }
+      t = t.replace(/\r\n?/g, '\n') + held;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = t.indexOf('\n', start);
+      if (nl === -1) break;
+      if (nl - start > this.maxLine) this.lineTooLong(this.lineNo + 1);
+      this.line(t.slice(start, nl), true);
+      start = nl + 1;
+    }
+    const rest = start === 0 ? t : t.slice(start);
+    if (final) {
+      this.endedWithBreak = rest.length === 0;
+      if (rest.length > 0) {
+        if (rest.length > this.maxLine) this.lineTooLong(this.lineNo + 1);
+        this.line(rest, false);
+      }
+    } else {
+      if (rest.length > this.maxLine + 1) this.lineTooLong(this.lineNo + 1);
+      this.carry = rest;
+    }
+  }
+
+  private lineTooLong(line: number): never {
+    this.fail('LINE_TOO_LONG', line, `a line longer than ${this.maxLine} characters; NAV exports have short lines`);
+  }
+
+  /** One line; `terminated` is false only for a last line with no line break (a possible cut). */
+  private line(raw: string, terminated: boolean): void {
+    this.lineNo++;
+    const text = raw.trimEnd();
+    if (text.length === 0 || (this.lineNo === 1 && text === '\ufeff')) {
+      if (this.state === 'rows') this.state = 'afterRows';
+      return;
+    }
+    this.nonBlankSeen = true;
+    if (this.title !== null && text.trim() === this.title) {
+      this.endSection();
+      this.startHead();
+      return;
+    }
+    switch (this.state) {
+      case 'preamble':
+        return this.onTitle(text);
+      case 'head':
+        return this.onHeadLine(text, terminated);
+      case 'rows':
+        return this.onRow(text, terminated);
+      case 'afterRows':
+        if (text.includes('\t') && !text.startsWith('\t')) {
+          this.state = 'rows';
+          return this.onRow(text, terminated);
+        }
+        this.warn('IGNORED_TEXT', this.lineNo, `text after section ${this.section?.index ?? '?'} ignored: "${clip(text)}"`);
+        return;
+      case 'cellHeader':
+        return this.onCellHeader(text, terminated);
+      case 'cellRows':
+        return this.onCellLine(text, terminated);
+    }
+  }
+
+  // ---- title and section heads --------------------------------------------------------------------------------
+
+  private onTitle(text: string): void {
+    const title = text.replace(/^\ufeff/, '').trim();
+    if (/^<(!doctype|html|\?xml|head|body)/i.test(title)) {
+      this.fail('NO_TABLE', this.lineNo, 'this is an HTML/XML page (an error page?), not a NAV statistics export');
+    }
+    if (title.includes('\t')) {
+      this.fail('NO_TABLE', this.lineNo, 'expected the table title on the first line, found tab-separated cells');
+    }
+    this.title = title;
+    this.dataset = datasetSlug(title);
+    if (this.dataset === '') this.fail('NO_TABLE', this.lineNo, `the title "${clip(title)}" has no letters or digits`);
+    this.startHead();
+  }
+
+  private startHead(): void {
+    this.state = 'head';
+    this.head = [];
+    this.headStart = this.lineNo;
+    this.section = null;
+  }
+
+  private onHeadLine(text: string, terminated: boolean): void {
+    if (text.startsWith('\t')) return this.onHeaderRow(text, terminated);
+    if (text.includes('\t')) {
+      this.fail('BAD_HEADER', this.lineNo, 'expected a header row of months (starting with a tab) before the first row');
+    }
+    const month = monthNumber(text);
+    if (month !== null && this.headHasHeading()) {
+      this.openSection('cells', []);
+      return this.onCellHeader(text, terminated);
+    }
+    if (this.head.length >= MAX_HEAD_LINES) {
+      // The notes block ("Om tabellene") is long and has no header row; only a table section must not be.
+      if (this.headPeriodIndex() === -1 || this.head[0] === 'Om tabellene') return;
+      this.fail('BAD_HEADER', this.lineNo, `no header row of months within ${MAX_HEAD_LINES} lines of the section title`);
+    }
+    this.head.push(text.trim());
+  }
+
+  private headPeriodIndex(): number {
+    return this.head.findIndex((l) => parsePeriod(l) !== null);
+  }
+
+  private headHasHeading(): boolean {
+    const p = this.headPeriodIndex();
+    return p !== -1 && p < this.head.length - 1;
+  }
+
+  /** Turns the collected head lines into a section: breakdown, period line, then the (possibly wrapped) heading. */
+  private openSection(layout: 'tabs' | 'cells', months: number[]): Section {
+    const p = this.head.findIndex((l) => parsePeriod(l) !== null);
+    if (p === -1) {
+      this.fail('BAD_PERIOD', this.lineNo, 'expected a period line such as "Januar - Desember 2019" before the header row');
+    }
+    const parsed = parsePeriod(this.head[p] ?? '');
+    if (!parsed || !parsed.ok) {
+      this.fail('BAD_PERIOD', this.headStart + 1, parsed ? parsed.reason : 'unreadable period');
+    }
+    const period = parsed.period;
+    const heading = this.head.slice(p + 1).join(' ').replace(/\s+/g, ' ').trim();
+    if (heading === '') this.fail('BAD_HEADER', this.lineNo, 'the section has no heading between its period line and header row');
+    const breakdown = p > 0 ? (this.head[0] ?? '') : '';
+    const groups = headingGroups(heading);
+    this.vintage ??= periodString(period.year, period.lastMonth);
+    this.sectionCount++;
+    const section: Section = {
+      index: this.sectionCount,
+      startLine: this.headStart,
+      breakdown,
+      heading,
+      mainGroup: groups.mainGroup,
+      measureGroup: groups.measureGroup,
+      period,
+      months,
+      layout,
+      rows: 0,
+      lastRegion: null,
+      total: [],
+      sum: [],
+      suppressedIn: [],
+      hasTotalRow: false,
+      cutOff: false,
+    };
+    this.section = section;
+    return section;
+  }
+
+  private onHeaderRow(text: string, terminated: boolean): void {
+    const cells = text.split('\t');
+    const months: number[] = [];
+    let column = 1 + (cells[0]?.length ?? 0) + 1;
+    for (let i = 1; i < cells.length; i++) {
+      const cell = (cells[i] ?? '').trim();
+      const isLast = i === cells.length - 1;
+      if (cell === '') {
+        if (cells.slice(i).every((c) => c.trim() === '')) break;
+      }
+      const m = monthNumber(cell);
+      if (m === null) {
+        if (isLast && !terminated) break;
+        this.fail('BAD_HEADER', this.lineNo, `expected a month name in the header row, found "${clip(cell)}"`, column);
+      }
+      months.push(m);
+      column += (cells[i]?.length ?? 0) + 1;
+    }
+    if (months.length === 0) this.fail('BAD_HEADER', this.lineNo, 'the header row names no months');
+    const section = this.openSection('tabs', months);
+    this.checkMonths(section);
+    this.state = 'rows';
+  }
+
+  private checkMonths(section: Section): void {
+    const { period, months } = section;
+    for (let i = 0; i < months.length; i++) {
+      const expected = period.firstMonth + i;
+      if (months[i] !== expected || expected > period.lastMonth) {
+        this.fail(
+          'BAD_HEADER',
+          this.lineNo,
+          `header months must run ${monthName(period.firstMonth)}–${monthName(period.lastMonth)} in order as the period line says; column ${i + 1} is ${monthName(months[i] ?? 0)}`,
+        );
+      }
+    }
+    section.total = months.map(() => null);
+    section.sum = months.map(() => 0);
+    section.suppressedIn = months.map(() => false);
+  }
+
+  // ---- tab layout rows ----------------------------------------------------------------------------------------
+
+  private onRow(text: string, terminated: boolean): void {
+    const section = this.section;
+    if (!section) return;
+    const tab = text.indexOf('\t');
+    const n = section.months.length;
+    if (tab === -1) {
+      if (!terminated) return this.cutRow(section, text.trim(), 0);
+      this.fail('MISSING_CELLS', this.lineNo, `expected a row label and ${n} tab-separated values, found "${clip(text)}"`);
+    }
+    const label = text.slice(0, tab).trim();
+    if (label === '') this.fail('MISSING_CELLS', this.lineNo, 'a row with values but no region label', 1);
+    const cells = text.slice(tab + 1).split('\t');
+    let count = cells.length;
+    while (count > n && (cells[count - 1] ?? '').trim() === '') count--;
+    if (count > n) {
+      this.fail('TOO_MANY_CELLS', this.lineNo, `${count} values where the header has ${n} months`, columnOf(text, n + 1));
+    }
+    const values: CellValue[] = [];
+    for (let i = 0; i < count; i++) {
+      const v = parseCell(cells[i] ?? '');
+      if (v === null) {
+        if (!terminated && i === count - 1) return this.cutRow(section, label, i, values);
+        this.fail(
+          'BAD_NUMBER',
+          this.lineNo,
+          `expected a whole number or "*" in ${monthName(section.months[i] ?? 0)} for "${clip(label)}", found "${clip(cells[i] ?? '')}"`,
+          columnOf(text, i + 1),
+        );
+      }
+      values.push(v);
+    }
+    if (values.length < n) {
+      // The cut fell inside this row, so its last number may have lost digits; a lone "*" cannot have.
+      if (!terminated) return this.cutRow(section, label, wholeCells(values), values);
+      this.fail('MISSING_CELLS', this.lineNo, `${values.length} values where the header has ${n} months`, columnOf(text, values.length + 1));
+    }
+    this.emitRow(section, label, values);
+  }
+
+  /** The file ends inside a row: keep the cells that are certainly whole, warn about the rest. */
+  private cutRow(section: Section, label: string, whole: number, values: CellValue[] = []): void {
+    section.cutOff = true;
+    if (values.length > 0) this.emitRow(section, label, values.slice(0, whole));
+    this.warn(
+      'CUT_OFF',
+      this.lineNo,
+      `section ${section.index} (${section.heading}) is cut off in the row "${clip(label)}": ${whole} of ${section.months.length} values read`,
+      section.index,
+    );
+  }
+
+  // ---- one-cell-per-line layout --------------------------------------------------------------------------------
+
+  private onCellHeader(text: string, terminated: boolean): void {
+    const section = this.section;
+    if (!section) return;
+    const m = monthNumber(text);
+    if (m !== null) {
+      section.months.push(m);
+      this.state = 'cellHeader';
+      return;
+    }
+    if (section.months.length === 0) this.fail('BAD_HEADER', this.lineNo, 'the header names no months');
+    this.checkMonths(section);
+    this.state = 'cellRows';
+    this.labelLines = [];
+    this.cellValues = [];
+    this.onCellLine(text, terminated);
+  }
+
+  private onCellLine(text: string, terminated: boolean): void {
+    const section = this.section;
+    if (!section) return;
+    const v = parseCell(text);
+    if (v === null) {
+      if (this.cellValues.length > 0) {
+        if (!terminated) return this.cutCellRow(section);
+        this.fail(
+          'MISSING_CELLS',
+          this.lineNo,
+          `expected ${section.months.length - this.cellValues.length} more values for "${clip(this.labelLines.join(' '))}", found "${clip(text)}"`,
+        );
+      }
+      if (this.labelLines.length >= MAX_LABEL_LINES) {
+        this.fail('MISSING_CELLS', this.lineNo, `a row label over ${MAX_LABEL_LINES} lines with no values`);
+      }
+      if (this.labelLines.length === 0) this.cellRowLine = this.lineNo;
+      this.labelLines.push(text.trim());
+      if (!terminated) this.cutCellRow(section);
+      return;
+    }
+    if (this.labelLines.length === 0) this.fail('MISSING_CELLS', this.lineNo, `a value "${clip(text)}" with no row label`);
+    if (!terminated && !v.suppressed) {
+      // A number at the cut may have lost digits; a lone "*" cannot have.
+      return this.cutCellRow(section);
+    }
+    this.cellValues.push(v);
+    if (this.cellValues.length === section.months.length) {
+      this.emitRow(section, this.labelLines.join(' '), this.cellValues);
+      this.labelLines = [];
+      this.cellValues = [];
+    } else if (!terminated) this.cutCellRow(section);
+  }
+
+  private cutCellRow(section: Section): void {
+    const label = this.labelLines.join(' ');
+    const values = this.cellValues;
+    this.labelLines = [];
+    this.cellValues = [];
+    this.cutRow(section, label, values.length, values);
+  }
+
+  // ---- records ------------------------------------------------------------------------------------------------
+
+  private emitRow(section: Section, label: string, values: readonly CellValue[]): void {
+    const isTotal = label === TOTAL_REGION || label.startsWith(`${TOTAL_REGION} `);
+    const region = isTotal ? TOTAL_REGION : norwegianName(label);
+    const year = section.period.year;
+    let code: string | null = null;
+    if (!isTotal && !NON_COUNTY_REGIONS.has(region)) {
+      code = countyCode(region, year);
+      if (code === null && !this.unknownRegions.has(`${year}:${region}`)) {
+        this.unknownRegions.add(`${year}:${region}`);
+        this.warn('UNKNOWN_REGION', this.lineNo, `"${clip(region)}" is not a county of ${year}; its region_code is null`, section.index);
+      }
+    }
+    section.rows++;
+    section.lastRegion = region;
+    if (isTotal) section.hasTotalRow = true;
+    const vintage = this.vintage ?? periodString(year, section.period.lastMonth);
+    for (let i = 0; i < values.length; i++) {
+      const cell = values[i] as CellValue;
+      const month = section.months[i] as number;
+      if (cell.suppressed) {
+        section.suppressedIn[i] = true;
+        this.suppressed++;
+      } else if (isTotal) section.total[i] = cell.value;
+      else section.sum[i] = (section.sum[i] ?? 0) + cell.value;
+      this.out.push({
+        dataset: this.dataset ?? '',
+        table_title: this.title ?? '',
+        breakdown: section.breakdown,
+        main_group: section.mainGroup,
+        measure_group: section.measureGroup,
+        region,
+        region_code: code,
+        year,
+        month,
+        period: periodString(year, month),
+        value: cell.value,
+        suppressed: cell.suppressed,
+        source_key: this.sourceKey,
+        source_vintage: vintage,
+        ingested_at: this.ingestedAt,
+      });
+    }
+    this.records += values.length;
+    if (isTotal) this.noteMainGroupTotals(section, values);
+  }
+
+  private noteMainGroupTotals(section: Section, values: readonly CellValue[]): void {
+    for (let i = 0; i < values.length; i++) {
+      const key = `${section.measureGroup}\u0000${section.period.year}\u0000${section.months[i]}`;
+      let entry = this.mainGroupTotals.get(key);
+      if (!entry) {
+        entry = { all: undefined, mains: new Map() };
+        this.mainGroupTotals.set(key, entry);
+      }
+      const value = values[i]?.value ?? null;
+      if (section.mainGroup === ALL_GROUPS) entry.all = value;
+      else entry.mains.set(section.mainGroup, value);
+    }
+  }
+
+  // ---- section and file ends ----------------------------------------------------------------------------------
+
+  private endSection(): void {
+    const section = this.section;
+    if (this.state === 'cellRows' && this.labelLines.length > 0 && section) {
+      this.fail('MISSING_CELLS', this.lineNo, `the row "${clip(this.labelLines.join(' '))}" has no values`);
+    }
+    if (!section) return;
+    this.maxRowsSeen = Math.max(this.maxRowsSeen, section.rows);
+    if (section.cutOff) return;
+    for (let i = 0; i < section.months.length; i++) {
+      const total = section.total[i];
+      if (!section.hasTotalRow || section.suppressedIn[i] || total === null || total === undefined) continue;
+      const sum = section.sum[i] ?? 0;
+      if (sum !== total) {
+        this.warn(
+          'TOTALS_MISMATCH',
+          section.startLine,
+          `section ${section.index} (${section.heading}), ${monthName(section.months[i] ?? 0)} ${section.period.year}: regions add up to ${sum}, "I alt" says ${total} (difference ${total - sum})`,
+          section.index,
+        );
+      }
+    }
+  }
+
+  private finish(): void {
+    if (this.bytesSeen === 0) this.fail('EMPTY_FILE', 0, 'the file is empty');
+    if (!this.nonBlankSeen) this.fail('EMPTY_FILE', this.lineNo, 'the file holds only blank lines');
+    const section = this.section;
+    const wasIn = this.state;
+    if (wasIn === 'head' && this.headHasHeading() && this.head[0] !== 'Om tabellene') {
+      this.warn(
+        'CUT_OFF',
+        this.lineNo,
+        `the export is cut off: the last section (${this.head.slice(this.headPeriodIndex() + 1).join(' ')}) ends before its header row; no values read from it`,
+      );
+    }
+    if (section && (wasIn === 'cellHeader' || wasIn === 'cellRows')) {
+      if (wasIn === 'cellHeader') this.checkMonths(section);
+      if (this.labelLines.length > 0 || this.cellValues.length > 0) this.cutCellRow(section);
+    }
+    if (section) {
+      const expected = section.period.lastMonth - section.period.firstMonth + 1;
+      const missing = [];
+      if (section.months.length < expected) {
+        const from = section.period.firstMonth + section.months.length;
+        missing.push(`${monthName(from)}–${monthName(section.period.lastMonth)} ${section.period.year} missing from its header`);
+      }
+      if (section.rows === 0) missing.push('no rows');
+      else if (section.rows < this.maxRowsSeen && !this.endedWithBreak) {
+        missing.push(`${section.rows} rows where earlier sections have up to ${this.maxRowsSeen}`);
+      }
+      if (section.layout === 'cells') missing.unshift('switches to a one-cell-per-line layout');
+      if (missing.length > 0) {
+        section.cutOff = true;
+        this.warn(
+          'CUT_OFF',
+          this.lineNo,
+          `the export is cut off in section ${section.index} (${section.heading}): ${missing.join('; ')}; ${this.summaryOfRows(section)}`,
+          section.index,
+        );
+      }
+    }
+    this.endSection();
+    if (this.sectionCount === 0) {
+      this.fail('NO_TABLE', this.lineNo, 'no table found: expected sections with a period line, a heading and a header row of months');
+    }
+    this.checkMainGroups();
+  }
+
+  private summaryOfRows(section: Section): string {
+    if (section.rows === 0) return 'no rows read';
+    return `${section.rows} row${section.rows === 1 ? '' : 's'} read, the last "${section.lastRegion ?? ''}"`;
+  }
+
+  private checkMainGroups(): void {
+    for (const [key, entry] of this.mainGroupTotals) {
+      if (entry.all === undefined || entry.all === null || entry.mains.size < 3) continue;
+      let sum = 0;
+      let complete = true;
+      for (const v of entry.mains.values()) {
+        if (v === null) complete = false;
+        else sum += v;
+      }
+      if (complete && sum !== entry.all) {
+        const [measure, year, month] = key.split('\u0000');
+        this.warn(
+          'MAIN_GROUP_MISMATCH',
+          0,
+          `${measure}, ${monthName(Number(month))} ${year}: the main groups add up to ${sum}, the all-groups total says ${entry.all} (difference ${entry.all - sum})`,
+        );
+      }
+    }
+  }
+
+  private warn(code: WarningCode, line: number, message: string, section?: number): void {
+    if (this.warningList.length >= this.maxWarnings) {
+      this.warningsDropped++;
+      return;
+    }
+    this.warningList.push(section === undefined ? { code, line, message } : { code, line, section, message });
+  }
+
+  private fail(code: ParseErrorCode, line: number, message: string, column?: number, cause?: unknown): never {
+    throw new ParseError({ code, file: this.file, line, message, ...(column === undefined ? {} : { column }), cause });
+  }
+}
+
+function wholeCells(values: readonly CellValue[]): number {
+  const last = values[values.length - 1];
+  return last === undefined || last.suppressed ? values.length : values.length - 1;
+}
+
+function clip(s: string, max = 60): string {
+  const t = s.replace(/\t/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** 1-based character column where the n-th value cell (1-based) of a row starts. */
+function columnOf(line: string, n: number): number {
+  let col = 0;
+  for (let i = 0; i < n; i++) {
+    const tab = line.indexOf('\t', col);
+    if (tab === -1) return line.length + 1;
+    col = tab + 1;
+  }
+  return col + 1;
+}

@@ -1,0 +1,68 @@
+/**
+ * Thin wrappers around the I/O-free ExportParser: bytes in memory, any (async) iterable of chunks (Node streams and
+ * S3 bodies are both), and a file path.
+ */
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import type { Observation } from '../schema/columns.ts';
+import { ExportParser, type ParseSummary, type ParserOptions } from './export-parser.ts';
+
+export { ExportParser } from './export-parser.ts';
+export type { ParseSummary, ParseWarning, ParserOptions, WarningCode } from './export-parser.ts';
+export { ParseError, PARSE_ERROR_CODES, isParseError } from './errors.ts';
+export type { ParseErrorCode } from './errors.ts';
+
+export interface ParseResult {
+  records: Observation[];
+  summary: ParseSummary;
+}
+
+export type ChunkSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** Parses bytes already in memory. */
+export function parseBytes(bytes: Uint8Array, options: ParserOptions): ParseResult {
+  const parser = new ExportParser(options);
+  const records = parser.write(bytes);
+  for (const r of parser.end()) records.push(r);
+  return { records, summary: parser.summary() };
+}
+
+/**
+ * Streams chunks through the parser, handing each batch of completed records to `onRecords` so that callers that
+ * write as they go never hold the whole file.
+ */
+export async function parseChunks(
+  source: ChunkSource,
+  options: ParserOptions,
+  onRecords: (records: Observation[]) => void | Promise<void>,
+): Promise<ParseSummary> {
+  const parser = new ExportParser(options);
+  for await (const chunk of source) {
+    const batch = parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (batch.length > 0) await onRecords(batch);
+  }
+  const last = parser.end();
+  if (last.length > 0) await onRecords(last);
+  return parser.summary();
+}
+
+/** Collects every record of a stream (the ingest handler needs the whole upload before it writes anything). */
+export async function parseAll(source: ChunkSource, options: ParserOptions): Promise<ParseResult> {
+  const records: Observation[] = [];
+  const summary = await parseChunks(source, options, (batch) => {
+    for (const r of batch) records.push(r);
+  });
+  return { records, summary };
+}
+
+export function parseFileStream(
+  path: string,
+  onRecords: (records: Observation[]) => void | Promise<void>,
+  options: Partial<ParserOptions> = {},
+): Promise<ParseSummary> {
+  return parseChunks(createReadStream(path, { highWaterMark: 256 * 1024 }), { file: basename(path), ...options }, onRecords);
+}
+
+export function parseFile(path: string, options: Partial<ParserOptions> = {}): Promise<ParseResult> {
+  return parseAll(createReadStream(path, { highWaterMark: 256 * 1024 }), { file: basename(path), ...options });
+}

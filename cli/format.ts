@@ -39,7 +39,8 @@ export function ndjsonLine(row: Row): string {
 export function formatTable(columns: readonly string[], rows: readonly Row[]): string {
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? 'NULL' : text(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
+  const isNumber = (v: unknown) => typeof v === 'number' || typeof v === 'bigint';
+  const numeric = columns.map((c) => rows.some((r) => isNumber(r[c])) && rows.every((r) => r[c] === null || isNumber(r[c])));
   const line = (vals: readonly string[]) =>
     vals.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   const out = [line(columns), widths.map((w) => '-'.repeat(w)).join('  ')];

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isParseError } from '../lambdas/parser/index.ts';
 import { registerParse } from './commands/parse.ts';
+import { registerQuery } from './commands/query.ts';
 import { CliError } from './errors.ts';
 
 const program = new Command('navlake')
@@ -9,6 +10,7 @@ const program = new Command('navlake')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 registerParse(program);
+registerQuery(program);
 
 // A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

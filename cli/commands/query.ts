@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { AthenaQueryError, runAthenaQuery } from '../athena-query.ts';
+import { CliError } from '../errors.ts';
+import { formatRows, writeOut, type OutputFormat } from '../format.ts';
+import { QueryError, runLocalQuery, type QueryResult } from '../local-query.ts';
+
+const FORMATS = ['table', 'csv', 'json'] as const;
+
+interface QueryOptions {
+  lake: string;
+  format: string;
+  athena?: boolean;
+  workgroup: string;
+  database: string;
+}
+
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description('run SQL over the lake: DuckDB on the local lake, or Athena with --athena')
+    .argument('<sql>', 'the SQL statement; tables: observations, ingestions')
+    .option('--lake <dir>', 'local lake directory', './lake')
+    .option('-f, --format <format>', 'table, csv or json (one JSON array of row objects)', 'table')
+    .option('--athena', 'run on Amazon Athena instead of the local lake')
+    .option('--workgroup <name>', 'Athena workgroup', 'navlake')
+    .option('--database <name>', 'Athena (Glue) database', 'navlake')
+    .action(async (sql: string, opts: QueryOptions) => {
+      if (!(FORMATS as readonly string[]).includes(opts.format)) {
+        throw new CliError(`--format must be table, csv or json, not "${opts.format}"`, 2);
+      }
+      let result: QueryResult;
+      try {
+        result = opts.athena
+          ? await runAthenaQuery(sql, { workgroup: opts.workgroup, database: opts.database })
+          : await runLocalQuery(opts.lake, sql);
+      } catch (e) {
+        if (e instanceof QueryError || e instanceof AthenaQueryError) throw new CliError(e.message, 1, { cause: e });
+        throw e;
+      }
+      const columns = result.columns.map((c) => c.name);
+      await writeOut(process.stdout, `${formatRows(opts.format as OutputFormat, columns, result.rows)}\n`);
+    });
+}

@@ -1,0 +1,70 @@
+/**
+ * SQL over the local lake with DuckDB. Each query opens an in-memory database and creates the views afresh, so it
+ * never takes a lock that a running `navlake serve`, another query or a BI tool holds.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { jsonValue, type Row } from './format.ts';
+import { viewStatements } from './local-views.ts';
+
+export interface QueryResult {
+  columns: Array<{ name: string; type: string }>;
+  rows: Row[];
+}
+
+export class QueryError extends Error {
+  override readonly name = 'QueryError';
+}
+
+export async function withLakeConnection<T>(lakeDir: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    for (const statement of viewStatements(lakeDir)) await connection.run(statement);
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+export async function runSql(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+  let reader;
+  try {
+    reader = await connection.runAndReadAll(sql);
+  } catch (e) {
+    throw new QueryError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map(String);
+  const rows = reader.getRowObjectsJS().map((r) => jsonValue(r) as Row);
+  return { columns: names.map((name, i) => ({ name, type: types[i] ?? '' })), rows };
+}
+
+export function runLocalQuery(lakeDir: string, sql: string): Promise<QueryResult> {
+  return withLakeConnection(lakeDir, (c) => runSql(c, sql));
+}
+
+export const CATALOG_FILE = 'navlake.duckdb';
+
+/**
+ * `DIR/navlake.duckdb`: the same views in a database file that DuckDB-speaking tools (the duckdb shell, DBeaver,
+ * Metabase, Tableau via JDBC) can open. Built beside the target and renamed over it so a reader never sees half a file.
+ */
+export async function writeCatalogFile(lakeDir: string): Promise<string> {
+  await mkdir(lakeDir, { recursive: true });
+  const target = join(lakeDir, CATALOG_FILE);
+  const temp = join(lakeDir, `.${CATALOG_FILE}.${process.pid}.${Date.now()}.tmp`);
+  const instance = await DuckDBInstance.create(temp);
+  const connection = await instance.connect();
+  try {
+    for (const statement of viewStatements(lakeDir)) await connection.run(statement);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  await rm(`${temp}.wal`, { force: true });
+  await rename(temp, target);
+  return target;
+}

@@ -17,16 +17,22 @@ export class QueryError extends Error {
   override readonly name = 'QueryError';
 }
 
-export async function withLakeConnection<T>(lakeDir: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    for (const statement of viewStatements(lakeDir)) await connection.run(statement);
     return await work(connection);
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+export function withLakeConnection<T>(lakeDir: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  return withConnection(async (c) => {
+    for (const statement of viewStatements(lakeDir)) await c.run(statement);
+    return work(c);
+  });
 }
 
 export async function runSql(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
@@ -56,15 +62,12 @@ export async function writeCatalogFile(lakeDir: string): Promise<string> {
   await mkdir(lakeDir, { recursive: true });
   const target = join(lakeDir, CATALOG_FILE);
   const temp = join(lakeDir, `.${CATALOG_FILE}.${process.pid}.${Date.now()}.tmp`);
-  const instance = await DuckDBInstance.create(temp);
-  const connection = await instance.connect();
-  try {
-    for (const statement of viewStatements(lakeDir)) await connection.run(statement);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-  await rm(`${temp}.wal`, { force: true });
+  // Attached and detached from an in-memory database, so the file is complete and closed before the rename.
+  await withConnection(async (c) => {
+    await c.run(`ATTACH '${temp.replace(/'/g, "''")}' AS catalog`);
+    for (const statement of viewStatements(lakeDir, 'catalog')) await c.run(statement);
+    await c.run('DETACH catalog');
+  });
   await rename(temp, target);
   return target;
 }

@@ -26,12 +26,12 @@ interface ViewSource {
   table: TableDef;
   /** Glob relative to the lake bucket directory. */
   glob: string;
-  compression: 'gzip' | 'none';
+  compression: 'gzip' | 'uncompressed';
 }
 
 const SOURCES: readonly ViewSource[] = [
   { table: OBSERVATIONS_TABLE, glob: `observations/year=*/month=*/*${OBJECT_SUFFIX}`, compression: 'gzip' },
-  { table: INGESTIONS_TABLE, glob: `ingestions/*/*${OBJECT_SUFFIX}`, compression: 'none' },
+  { table: INGESTIONS_TABLE, glob: `ingestions/*/*${OBJECT_SUFFIX}`, compression: 'uncompressed' },
 ];
 
 function quote(s: string): string {
@@ -62,12 +62,13 @@ function hasFiles(bucketDir: string, glob: string): boolean {
   return walk(bucketDir, 0);
 }
 
-export function viewSql(source: ViewSource, bucketDir: string): string {
+export function viewSql(source: ViewSource, bucketDir: string, schema?: string): string {
   const { table } = source;
+  const name = schema ? `${ident(schema)}.${ident(table.name)}` : ident(table.name);
   const select = table.columns.map((c) => ident(c.name)).join(', ');
   if (!hasFiles(bucketDir, source.glob)) {
     const empty = table.columns.map((c) => `CAST(NULL AS ${duckdbType(c)}) AS ${ident(c.name)}`).join(', ');
-    return `CREATE OR REPLACE VIEW ${ident(table.name)} AS SELECT ${empty} WHERE false`;
+    return `CREATE OR REPLACE VIEW ${name} AS SELECT ${empty} WHERE false`;
   }
   const columns = structLiteral(dataColumns(table).map((c) => [c.name, duckdbType(c)]));
   const partitions = partitionColumns(table);
@@ -77,13 +78,13 @@ export function viewSql(source: ViewSource, bucketDir: string): string {
       : ', hive_partitioning = false';
   const path = join(bucketDir, source.glob).replace(/\\/g, '/');
   return (
-    `CREATE OR REPLACE VIEW ${ident(table.name)} AS SELECT ${select} FROM read_json(${quote(path)}, ` +
+    `CREATE OR REPLACE VIEW ${name} AS SELECT ${select} FROM read_json(${quote(path)}, ` +
     `format = 'newline_delimited', compression = ${quote(source.compression)}, columns = ${columns}${hive})`
   );
 }
 
 /** The statements that (re)create every view for the lake in `lakeDir`. */
-export function viewStatements(lakeDir: string): string[] {
+export function viewStatements(lakeDir: string, schema?: string): string[] {
   const bucketDir = lakeBucketDir(lakeDir);
-  return SOURCES.map((s) => viewSql(s, bucketDir));
+  return SOURCES.map((s) => viewSql(s, bucketDir, schema));
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isParseError } from '../lambdas/parser/index.ts';
 import { registerParse } from './commands/parse.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerIngest } from './commands/ingest.ts';
 import { CliError } from './errors.ts';
 
 const program = new Command('navlake')
@@ -11,6 +12,7 @@ const program = new Command('navlake')
 
 registerParse(program);
 registerQuery(program);
+registerIngest(program);
 
 // A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

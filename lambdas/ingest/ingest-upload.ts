@@ -1,0 +1,218 @@
+/**
+ * One upload, start to finish: read the raw object (never changing it), parse all of it, and only then write its
+ * months to the lake, each month replaced only by an export at least as new. A bad file writes nothing to
+ * observations/, only a rejection report; every processing leaves one ingestion record.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ParseError, isParseError, parseChunks, type ParseSummary } from '../parser/index.ts';
+import type { Ingestion, PartitionOutcome } from '../schema/columns.ts';
+import { periodString } from '../parser/vocabulary.ts';
+import type { KeyLock } from '../lake/key-lock.ts';
+import { ingestionKey, observationKey, rejectedKey } from '../lake/layout.ts';
+import { PartitionBuilder, type EncodedPartition } from '../lake/observation-file.ts';
+import { replaceIfNewer } from '../lake/partition-store.ts';
+import { isNotFound } from '../lake/s3-errors.ts';
+import type { UploadRef } from './events.ts';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+const PARTITION_WRITE_CONCURRENCY = 8;
+
+export interface IngestLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface IngestDeps {
+  s3: S3Client;
+  lakeBucket: string;
+  maxUploadBytes: number;
+  logger: IngestLogger;
+  /** Local lakes only: the embedded S3 server ignores conditional writes. */
+  lock?: KeyLock;
+  now?: () => Date;
+}
+
+export interface RejectionReport {
+  code: string;
+  file: string;
+  line: number;
+  column: number | null;
+  message: string;
+  source_bucket: string;
+  source_key: string;
+  source_sequencer: string;
+  rejected_at: string;
+}
+
+/** What became of an upload; `missing` when the object was gone before it could be read. */
+export type IngestOutcome =
+  | { status: 'accepted' | 'superseded' | 'rejected'; ingestion: Ingestion; summary?: ParseSummary }
+  | { status: 'missing'; key: string };
+
+export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise<IngestOutcome> {
+  const ingestedAt = (deps.now?.() ?? new Date()).toISOString();
+  const builder = new PartitionBuilder();
+  let summary: ParseSummary;
+  try {
+    summary = await parseUpload(deps, upload, ingestedAt, builder);
+  } catch (e) {
+    builder.discard();
+    if (isParseError(e)) return reject(deps, upload, ingestedAt, e);
+    if (isNotFound(e)) {
+      deps.logger.warn('raw object no longer exists; nothing to ingest', { source_key: upload.key });
+      return { status: 'missing', key: upload.key };
+    }
+    throw e;
+  }
+  const partitions = await builder.finish();
+  const order = {
+    vintage: summary.vintage ?? '',
+    sourceKey: upload.key,
+    eventTime: upload.eventTime,
+    sequencer: upload.sequencer,
+  };
+  const outcomes = await mapLimit(partitions, PARTITION_WRITE_CONCURRENCY, (p) => writePartition(deps, summary, p, order));
+  const written = outcomes.filter((o) => o.outcome === 'written');
+  const ingestion: Ingestion = {
+    ingestion_id: ingestionId(upload),
+    source_key: upload.key,
+    source_sequencer: upload.sequencer || null,
+    event_time: upload.eventTime || null,
+    dataset: summary.dataset,
+    status: written.length > 0 || partitions.length === 0 ? 'accepted' : 'superseded',
+    source_vintage: summary.vintage,
+    records: summary.records,
+    records_written: written.reduce((s, o) => s + o.records, 0),
+    partitions: outcomes,
+    warnings: summary.warnings.map((w) => `${w.code}: line ${w.line}: ${w.message}`),
+    error_code: null,
+    error_message: null,
+    error_line: null,
+    ingested_at: ingestedAt,
+  };
+  await putJson(deps, ingestionKey(summary.dataset, ingestion.event_time ?? ingestedAt, ingestion.ingestion_id), ingestion);
+  deps.logger.info('upload ingested', {
+    source_key: upload.key,
+    status: ingestion.status,
+    records: ingestion.records,
+    records_written: ingestion.records_written,
+    partitions_written: written.length,
+    partitions_kept_newer: outcomes.length - written.length,
+    warnings: summary.warnings.length,
+  });
+  return { status: ingestion.status as 'accepted' | 'superseded', ingestion, summary };
+}
+
+async function parseUpload(deps: IngestDeps, upload: UploadRef, ingestedAt: string, builder: PartitionBuilder): Promise<ParseSummary> {
+  if (upload.size !== undefined && upload.size > deps.maxUploadBytes) throw tooLarge(upload.key, upload.size, deps.maxUploadBytes);
+  const object = await deps.s3.send(
+    new GetObjectCommand({ Bucket: upload.bucket, Key: upload.key, ...(upload.versionId ? { VersionId: upload.versionId } : {}) }),
+  );
+  const body = object.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (object.ContentLength !== undefined && object.ContentLength > deps.maxUploadBytes) {
+    body?.destroy?.();
+    throw tooLarge(upload.key, object.ContentLength, deps.maxUploadBytes);
+  }
+  if (!body) throw new Error(`${upload.key}: S3 returned no body`);
+  return parseChunks(limitBytes(body, deps.maxUploadBytes, upload.key), { file: upload.key, sourceKey: upload.key, ingestedAt }, (batch) =>
+    builder.add(batch),
+  );
+}
+
+/** Guards against a body longer than its declared length (or none declared): stop reading past the limit. */
+async function* limitBytes(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, max: number, key: string) {
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > max) {
+      body.destroy?.();
+      throw tooLarge(key, seen, max);
+    }
+    yield chunk;
+  }
+}
+
+function tooLarge(key: string, size: number, max: number): ParseError {
+  return new ParseError({
+    code: 'TOO_LARGE',
+    file: key,
+    line: 0,
+    message: `the upload is ${size} bytes${size > max ? '' : ' or more'}; the limit is ${max} bytes (MAX_UPLOAD_BYTES)`,
+  });
+}
+
+async function writePartition(
+  deps: IngestDeps,
+  summary: ParseSummary,
+  p: EncodedPartition,
+  order: { vintage: string; sourceKey: string; eventTime: string; sequencer: string },
+): Promise<PartitionOutcome> {
+  const result = await replaceIfNewer(
+    deps.s3,
+    { bucket: deps.lakeBucket, key: observationKey(summary.dataset ?? '', p.year, p.month), body: p.body, records: p.records, order },
+    deps.lock ? { lock: deps.lock } : {},
+  );
+  return { period: periodString(p.year, p.month), records: p.records, outcome: result.outcome };
+}
+
+async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e: ParseError): Promise<IngestOutcome> {
+  const report: RejectionReport = {
+    code: e.code,
+    file: e.file,
+    line: e.line,
+    column: e.column ?? null,
+    message: e.detail,
+    source_bucket: upload.bucket,
+    source_key: upload.key,
+    source_sequencer: upload.sequencer,
+    rejected_at: ingestedAt,
+  };
+  const ingestion: Ingestion = {
+    ingestion_id: ingestionId(upload),
+    source_key: upload.key,
+    source_sequencer: upload.sequencer || null,
+    event_time: upload.eventTime || null,
+    dataset: null,
+    status: 'rejected',
+    source_vintage: null,
+    records: 0,
+    records_written: 0,
+    partitions: [],
+    warnings: [],
+    error_code: e.code,
+    error_message: e.detail,
+    error_line: e.line,
+    ingested_at: ingestedAt,
+  };
+  await putJson(deps, rejectedKey(upload.key), report);
+  await putJson(deps, ingestionKey(null, ingestion.event_time ?? ingestedAt, ingestion.ingestion_id), ingestion);
+  deps.logger.warn('upload rejected', { source_key: upload.key, error_code: e.code, error_line: e.line, error: e.detail });
+  return { status: 'rejected', ingestion };
+}
+
+/** The same upload (key and version or sequencer) always gets the same id, so a redelivery overwrites its record. */
+export function ingestionId(upload: UploadRef): string {
+  const version = upload.versionId ?? (upload.sequencer || upload.eTag || upload.eventTime);
+  return createHash('sha256').update(`${upload.bucket}\n${upload.key}\n${version}`).digest('hex').slice(0, 20);
+}
+
+async function putJson(deps: IngestDeps, key: string, value: unknown): Promise<void> {
+  await deps.s3.send(
+    new PutObjectCommand({ Bucket: deps.lakeBucket, Key: key, Body: `${JSON.stringify(value)}\n`, ContentType: 'application/json' }),
+  );
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -3,6 +3,9 @@ import { isParseError } from '../lambdas/parser/index.ts';
 import { registerParse } from './commands/parse.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerSchema } from './commands/schema.ts';
 import { CliError } from './errors.ts';
 
 const program = new Command('navlake')
@@ -13,6 +16,9 @@ const program = new Command('navlake')
 registerParse(program);
 registerQuery(program);
 registerIngest(program);
+registerServe(program);
+registerDemo(program);
+registerSchema(program);
 
 // A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,0 +1,47 @@
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
+import { formatTable } from '../format.ts';
+import { runLocalQuery } from '../local-query.ts';
+import { startLocalLake } from '../local-lake.ts';
+import { outcomeLines } from '../outcome-text.ts';
+import { runningServe } from '../serve-lock.ts';
+import { CliError } from '../errors.ts';
+import { uploadAndWait } from './ingest.ts';
+
+export const SAMPLE_EXPORT = fileURLToPath(new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url));
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('ingest the bundled 2019 sample into a fresh embedded lake and answer a few questions with SQL')
+    .option('--lake <dir>', 'where to build the demo lake (emptied first)', './demo-lake')
+    .action(async (opts: { lake: string }) => {
+      if (await runningServe(opts.lake)) throw new CliError(`navlake serve is running on ${opts.lake}; stop it or pick another --lake`, 2);
+      await rm(opts.lake, { recursive: true, force: true });
+      const out = (s = '') => process.stdout.write(`${s}\n`);
+      out(`navlake demo: a fresh embedded lake in ${opts.lake}`);
+      const started = Date.now();
+      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 });
+      out(`  local S3 endpoint ${lake.server.endpoint}; uploading the 2019 sample export (NAV, "Deltakere i arbeidsrettede tiltak")`);
+      try {
+        const outcome = await uploadAndWait(lake, SAMPLE_EXPORT, 'nav-tiltak-fylke-2019.txt');
+        for (const line of outcomeLines('nav-tiltak-fylke-2019.txt', outcome)) out(`  ${line}`);
+      } finally {
+        await lake.close();
+      }
+      out(`  upload to queryable: ${Date.now() - started} ms`);
+      for (const q of EXAMPLE_QUERIES) {
+        const result = await runLocalQuery(opts.lake, q.sql);
+        out();
+        out(`## ${q.question}`);
+        out(q.sql.replace(/^/gm, '    '));
+        out();
+        out(formatTable(result.columns.map((c) => c.name), result.rows).replace(/^/gm, '  '));
+      }
+      out();
+      out(`The lake stays in ${opts.lake}. Try: npx navlake query "SELECT * FROM observations LIMIT 5" --lake ${opts.lake}`);
+      out(`DuckDB-speaking tools can open ${opts.lake}/navlake.duckdb (read-only) for the same views.`);
+    });
+}

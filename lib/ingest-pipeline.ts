@@ -1,0 +1,208 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { REJECTED_PREFIX } from '../lambdas/lake/layout.ts';
+import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
+import { acknowledgeObjectWildcards } from './nag.ts';
+
+// Sizing placeholders until bench/ has measured a full-size export on Lambda; the queue's visibility timeout
+// follows INGEST_TIMEOUT.
+/** Memory of the ingest function, in MB (also buys CPU: gunzip and parsing are CPU-bound). */
+export const INGEST_MEMORY_MB = 512;
+/** Time the ingest function has for one batch of uploads. */
+export const INGEST_TIMEOUT = Duration.seconds(120);
+/** Uploads per invocation; the whole batch must fit in INGEST_TIMEOUT. */
+export const INGEST_BATCH_SIZE = 5;
+
+/** The handler refuses larger uploads instead of running out of memory on them. */
+export const MAX_UPLOAD_BYTES = 104_857_600;
+/** Powertools service name: the `service` dimension of the ingest metrics. */
+export const INGEST_SERVICE_NAME = 'navlake-ingest';
+/** CloudWatch namespace of the metrics the handler emits. */
+export const METRICS_NAMESPACE = 'navlake';
+
+/** Deliveries of one upload before it is parked in the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+/** AWS recommends at least six function timeouts, so that retries of a throttled batch do not overlap. */
+const VISIBILITY_TIMEOUT = Duration.seconds(6 * INGEST_TIMEOUT.toSeconds());
+/** Longer than the source queue's retention: a message keeps its original enqueue time in the dead-letter queue. */
+const DEAD_LETTER_RETENTION = Duration.days(14);
+const QUEUE_RETENTION = Duration.days(4);
+const LOG_RETENTION = RetentionDays.THREE_MONTHS;
+
+/** Lake prefixes the ingest function writes. */
+export const LAKE_WRITE_PREFIXES = [OBSERVATIONS_TABLE.prefix, INGESTIONS_TABLE.prefix, REJECTED_PREFIX] as const;
+
+const HANDLER_ENTRY = fileURLToPath(new URL('../lambdas/ingest/handler.ts', import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+// Bundled dependencies written as CommonJS call `require`, which ES modules do not have.
+const REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export interface IngestPipelineProps {
+  readonly rawBucket: Bucket;
+  readonly lakeBucket: Bucket;
+}
+
+/** Raw bucket ObjectCreated -> SQS queue (with dead-letter queue) -> ingest function -> lake bucket. */
+export class IngestPipeline extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: NodejsFunction;
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: IngestPipelineProps) {
+    super(scope, id);
+    const { rawBucket, lakeBucket } = props;
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      ...encryptedQueue(),
+      retentionPeriod: DEAD_LETTER_RETENTION,
+    });
+
+    this.queue = new Queue(this, 'Queue', {
+      ...encryptedQueue(),
+      visibilityTimeout: VISIBILITY_TIMEOUT,
+      retentionPeriod: QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+
+    // A queue between S3 and the function: uploads survive throttling and failures, and a poison file ends up in
+    // the dead-letter queue instead of being retried forever.
+    rawBucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.queue));
+    acknowledgeNotificationHandler(this);
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: LOG_RETENTION,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An explicit role instead of the default: the default attaches AWSLambdaBasicExecutionRole, which may write
+    // to every log group in the account.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'navlake ingest: read uploads, write the lake',
+    });
+    logGroup.grantWrite(this.role);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadUploads',
+        effect: Effect.ALLOW,
+        // The handler reads the exact version named in the S3 event, so a later overwrite cannot swap the content.
+        // No s3:ListBucket here: in the versioned raw bucket a version only disappears when someone destroys it,
+        // and the resulting 403 (retried, then dead-lettered and alarmed) is the right reaction to that.
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [rawBucket.arnForObjects('*')],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadWriteLakePrefixes',
+        effect: Effect.ALLOW,
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: LAKE_WRITE_PREFIXES.map((prefix) => lakeBucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        // Without s3:ListBucket, S3 answers 403 instead of 404 for a key that does not exist yet, and the function
+        // could not tell a new partition from a permission error. An s3:prefix condition would not help: the key is
+        // only in the request context of ListObjects, so the check behind GetObject/HeadObject would fail it.
+        sid: 'ListLake',
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [lakeBucket.bucketArn],
+      }),
+    );
+    acknowledgeObjectWildcards(
+      this.role,
+      rawBucket,
+      [''],
+      'Uploads arrive under any key the uploader chooses; the function may only read them.',
+    );
+    acknowledgeObjectWildcards(
+      this.role,
+      lakeBucket,
+      LAKE_WRITE_PREFIXES,
+      'Object keys below the lake prefixes are derived from dataset names and periods, known only at run time.',
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: 'navlake ingest: parses uploaded NAV exports into the lake',
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      depsLockFilePath: LOCK_FILE,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: INGEST_MEMORY_MB,
+      timeout: INGEST_TIMEOUT,
+      role: this.role,
+      logGroup,
+      environment: {
+        LAKE_BUCKET: lakeBucket.bucketName,
+        MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+        POWERTOOLS_SERVICE_NAME: INGEST_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      bundling: {
+        // Local esbuild only: `cdk synth` must work without Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_SHIM,
+        minify: true,
+        sourceMap: false,
+        // The Node.js runtime ships the AWS SDK v3.
+        externalModules: ['@aws-sdk/*'],
+        logLevel: LogLevel.WARNING,
+      },
+    });
+
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true }),
+    );
+  }
+
+  /** Uploads the handler rejected (the `FilesRejected` metric it emits). */
+  metricFilesRejected(options?: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: 'FilesRejected',
+      dimensionsMap: { service: INGEST_SERVICE_NAME },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...options,
+    });
+  }
+}
+
+function encryptedQueue(): { encryption: QueueEncryption; enforceSSL: boolean } {
+  // SSE-SQS rather than KMS: S3 cannot send event notifications to a queue encrypted with the AWS-managed SQS key.
+  return { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
+}
+
+/**
+ * S3 bucket notifications are configured by a custom resource that CDK adds once per stack, with a role CDK defines;
+ * its finding is acknowledged here because it cannot be fixed from this stack.
+ */
+function acknowledgeNotificationHandler(scope: Construct): void {
+  const stack = Stack.of(scope);
+  const handler = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+  if (handler === undefined) throw new Error('CDK did not create its bucket notifications handler');
+  Validations.of(handler).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      'CDK-managed deploy-time custom resource that sets the raw bucket notification; the managed policy only ' +
+      'lets it write its own logs.',
+  });
+}

@@ -1,0 +1,104 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Alarms } from './alarms.ts';
+import { BiAccess } from './bi-access.ts';
+import { IngestPipeline } from './ingest-pipeline.ts';
+import { DEFAULT_BYTES_SCANNED_CUTOFF, QueryLayer } from './query-layer.ts';
+import { Storage } from './storage.ts';
+
+/**
+ * CDK feature flags this stack relies on. cdk.json is shared by the whole repository, so they are pinned on the
+ * stack: `cdk synth` and the tests then build the same template whatever cdk.json says.
+ */
+const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
+  // Access log delivery through a bucket policy; the legacy ACL grant does not work with BucketOwnerEnforced.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+};
+
+/**
+ * Uploads land in the raw bucket, an S3 notification queues them, the ingest function parses them into the lake,
+ * Glue and Athena make the lake queryable, BI tools connect with a reader policy, and alarms call a person when an
+ * upload needs one.
+ *
+ * Context: `bytesScannedCutoff` (bytes per Athena query, default 1 GiB), `alarmEmail` (subscribed to the alarms).
+ */
+export class NavlakeStack extends Stack {
+  readonly storage: Storage;
+  readonly ingest: IngestPipeline;
+  readonly query: QueryLayer;
+  readonly bi: BiAccess;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, {
+      description: 'navlake: NAV monthly statistics exports as an SQL-ready data lake (S3, Lambda, Glue, Athena)',
+      ...props,
+    });
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
+
+    this.storage = new Storage(this, 'Storage');
+
+    this.ingest = new IngestPipeline(this, 'Ingest', {
+      rawBucket: this.storage.rawBucket,
+      lakeBucket: this.storage.lakeBucket,
+    });
+
+    this.query = new QueryLayer(this, 'Query', {
+      lakeBucket: this.storage.lakeBucket,
+      athenaResultsBucket: this.storage.athenaResultsBucket,
+      bytesScannedCutoff: bytesScannedCutoff(this),
+    });
+
+    this.bi = new BiAccess(this, 'BiAccess', {
+      queryLayer: this.query,
+      lakeBucket: this.storage.lakeBucket,
+      athenaResultsBucket: this.storage.athenaResultsBucket,
+    });
+
+    const email = alarmEmail(this);
+    this.alarms = new Alarms(this, 'Alarms', {
+      deadLetterQueue: this.ingest.deadLetterQueue,
+      ingestFunction: this.ingest.function,
+      filesRejected: this.ingest.metricFilesRejected(),
+      ...(email === undefined ? {} : { email }),
+    });
+
+    // What a user needs after `cdk deploy`: where to upload, and how to connect a BI tool.
+    const outputs: Record<string, { value: string; description: string }> = {
+      RawBucketName: { value: this.storage.rawBucket.bucketName, description: 'Upload NAV exports here' },
+      LakeBucketName: { value: this.storage.lakeBucket.bucketName, description: 'Observations, ingestions, rejected' },
+      AthenaWorkGroup: { value: this.query.workGroup.ref, description: 'Athena workgroup' },
+      GlueDatabase: { value: this.query.database.ref, description: 'Glue database (the schema in JDBC/ODBC terms)' },
+      AthenaResultsLocation: { value: this.query.resultsLocation, description: 'Athena query results' },
+      AthenaJdbcUrl: { value: this.bi.jdbcUrl, description: 'Athena JDBC 3.x driver URL' },
+      AthenaOdbcConnectionString: {
+        value: this.bi.odbcConnectionString,
+        description: 'Athena ODBC 2.x connection string; add Driver= and authentication',
+      },
+      BiReaderPolicyArn: {
+        value: this.bi.readerPolicy.managedPolicyArn,
+        description: 'Attach to the IAM user or role of a BI tool',
+      },
+      AlarmTopicArn: { value: this.alarms.topic.topicArn, description: 'Alarm notifications' },
+    };
+    for (const [name, output] of Object.entries(outputs)) new CfnOutput(this, name, output);
+  }
+}
+
+function bytesScannedCutoff(scope: Construct): number {
+  const value: unknown = scope.node.tryGetContext('bytesScannedCutoff');
+  if (value === undefined || value === '') return DEFAULT_BYTES_SCANNED_CUTOFF;
+  // `-c bytesScannedCutoff=...` on the command line arrives as a string; QueryLayer checks the range.
+  const bytes = typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof bytes !== 'number') throw new Error(`Context bytesScannedCutoff must be a number; got ${JSON.stringify(value)}`);
+  return bytes;
+}
+
+function alarmEmail(scope: Construct): string | undefined {
+  const value: unknown = scope.node.tryGetContext('alarmEmail');
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) {
+    throw new Error(`Context alarmEmail must be an e-mail address; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

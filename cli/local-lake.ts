@@ -2,9 +2,12 @@
  * The whole pipeline on one machine: the embedded S3 server, and the same ingest handler the Lambda runs, called
  * in-process for every object created in the raw bucket. Callers can wait for the outcome of an upload they made.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { createKeyLock } from '../lambdas/lake/key-lock.ts';
-import { LOCAL_LAKE_BUCKET } from '../lambdas/lake/layout.ts';
+import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
 import { decodeS3Key } from '../lambdas/ingest/events.ts';
 import { createIngestHandler, type IngestHandler } from '../lambdas/ingest/handler.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, type IngestLogger, type IngestOutcome } from '../lambdas/ingest/ingest-upload.ts';
@@ -121,4 +124,13 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
       await catalog;
     },
   };
+}
+
+/** Uploads one file through the S3 API, as a user's `aws s3 cp` would, and waits for the handler's outcome. */
+export async function uploadAndWait(lake: LocalLake, file: string, key: string): Promise<IngestOutcome> {
+  const size = (await stat(file)).size;
+  const put = await lake.server.client.send(
+    new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }),
+  );
+  return lake.outcomeOf(key, put.ETag ?? '');
 }

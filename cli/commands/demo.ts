@@ -3,12 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
 import { formatTable } from '../format.ts';
-import { runLocalQuery } from '../local-query.ts';
-import { startLocalLake } from '../local-lake.ts';
 import { outcomeLines } from '../outcome-text.ts';
 import { runningServe } from '../serve-lock.ts';
 import { CliError } from '../errors.ts';
-import { uploadAndWait } from './ingest.ts';
 
 export const SAMPLE_EXPORT = fileURLToPath(new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url));
 
@@ -19,6 +16,10 @@ export function registerDemo(program: Command): void {
     .option('--lake <dir>', 'where to build the demo lake (emptied first)', './demo-lake')
     .action(async (opts: { lake: string }) => {
       if (await runningServe(opts.lake)) throw new CliError(`navlake serve is running on ${opts.lake}; stop it or pick another --lake`, 2);
+      const [{ startLocalLake, uploadAndWait }, { runLocalQuery }] = await Promise.all([
+        import('../local-lake.ts'),
+        import('../local-query.ts'),
+      ]);
       await rm(opts.lake, { recursive: true, force: true });
       const out = (s = '') => process.stdout.write(`${s}\n`);
       out(`navlake demo: a fresh embedded lake in ${opts.lake}`);

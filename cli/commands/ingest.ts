@@ -1,13 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import type { IngestOutcome } from '../../lambdas/ingest/ingest-upload.ts';
 import { CliError } from '../errors.ts';
-import { startLocalLake, type LocalLake } from '../local-lake.ts';
 import { outcomeLines } from '../outcome-text.ts';
 import { runningServe } from '../serve-lock.ts';
 
@@ -15,15 +12,6 @@ interface IngestOptions {
   lake: string;
   concurrency: string;
   prefix: string;
-}
-
-/** Uploads one file through the S3 API, as a user's `aws s3 cp` would, and waits for the handler's outcome. */
-export async function uploadAndWait(lake: LocalLake, file: string, key: string): Promise<IngestOutcome> {
-  const size = (await stat(file)).size;
-  const put = await lake.server.client.send(
-    new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }),
-  );
-  return lake.outcomeOf(key, put.ETag ?? '');
 }
 
 export function registerIngest(program: Command): void {
@@ -50,6 +38,7 @@ export function registerIngest(program: Command): void {
           2,
         );
       }
+      const { startLocalLake, uploadAndWait } = await import('../local-lake.ts');
       const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 });
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'ingesting [{bar}] {value}/{total} files', stream: process.stderr }) : null;
       bar?.start(files.length, 0);

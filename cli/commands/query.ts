@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { AthenaQueryError, runAthenaQuery } from '../athena-query.ts';
 import { CliError } from '../errors.ts';
 import { formatRows, writeOut, type OutputFormat } from '../format.ts';
-import { QueryError, runLocalQuery, type QueryResult } from '../local-query.ts';
+import type { QueryResult } from '../local-query.ts';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
 
@@ -28,6 +27,11 @@ export function registerQuery(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new CliError(`--format must be table, csv or json, not "${opts.format}"`, 2);
       }
+      // Loaded on demand: the AWS SDK and DuckDB take most of the CLI's start-up time.
+      const [{ AthenaQueryError, runAthenaQuery }, { QueryError, runLocalQuery }] = await Promise.all([
+        import('../athena-query.ts'),
+        import('../local-query.ts'),
+      ]);
       let result: QueryResult;
       try {
         result = opts.athena

@@ -1,11 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Command } from 'commander';
 import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
-import { powertoolsLogger } from '../../lambdas/ingest/handler.ts';
 import { CliError } from '../errors.ts';
-import { DEFAULT_LOCAL_S3_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-s3.ts';
-import { startLocalLake } from '../local-lake.ts';
+import { DEFAULT_LOCAL_S3_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-endpoint.ts';
 import { announceServe, runningServe } from '../serve-lock.ts';
 
 interface ServeOptions {
@@ -29,6 +26,11 @@ export function registerServe(program: Command): void {
       const other = await runningServe(opts.lake);
       if (other) throw new CliError(`navlake serve is already running on ${opts.lake} (pid ${other.pid}, ${other.endpoint})`, 2);
       await mkdir(opts.lake, { recursive: true });
+      const [{ Logger }, { powertoolsLogger }, { startLocalLake }] = await Promise.all([
+        import('@aws-lambda-powertools/logger'),
+        import('../../lambdas/ingest/handler.ts'),
+        import('../local-lake.ts'),
+      ]);
       const logger = new Logger({ serviceName: 'navlake-serve' });
       const lake = await startLocalLake({
         lakeDir: opts.lake,

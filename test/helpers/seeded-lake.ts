@@ -2,8 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uploadAndWait } from '../../cli/commands/ingest.ts';
-import { startLocalLake } from '../../cli/local-lake.ts';
+import { startLocalLake, uploadAndWait } from '../../cli/local-lake.ts';
 import type { IngestOutcome } from '../../lambdas/ingest/ingest-upload.ts';
 
 export const SEED_FILE = new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url).pathname;

@@ -40,7 +40,12 @@ export function uploadsFromSqsRecord(record: SQSRecord): SqsBodyParse {
     return { ok: false, reason: 'the message body is not JSON' };
   }
   if (body === null || typeof body !== 'object') return { ok: false, reason: 'the message body is not an S3 notification' };
-  return { ok: true, uploads: uploadsFromS3Event(body as Partial<S3Event> & { Event?: string }) };
+  try {
+    return { ok: true, uploads: uploadsFromS3Event(body as Partial<S3Event> & { Event?: string }) };
+  } catch (e) {
+    // A key that is not valid percent-encoding (S3 never sends one) would fail the whole batch on every delivery.
+    return { ok: false, reason: `the S3 notification cannot be read: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
 
 function isObjectCreated(r: S3EventRecord): boolean {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ParseError, isParseError, parseChunks, type ParseSummary } from '../parser/index.ts';
+import { ExportParser, ParseError, isParseError, type ParseSummary } from '../parser/index.ts';
 import type { Ingestion, PartitionOutcome } from '../schema/columns.ts';
 import { periodString } from '../parser/vocabulary.ts';
 import type { KeyLock } from '../lake/key-lock.ts';
@@ -54,12 +54,14 @@ export type IngestOutcome =
 export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise<IngestOutcome> {
   const ingestedAt = (deps.now?.() ?? new Date()).toISOString();
   const builder = new PartitionBuilder();
+  const parser = new ExportParser({ file: upload.key, sourceKey: upload.key, ingestedAt });
   let summary: ParseSummary;
   try {
-    summary = await parseUpload(deps, upload, ingestedAt, builder);
+    summary = await parseUpload(deps, upload, parser, builder);
   } catch (e) {
     builder.discard();
-    if (isParseError(e)) return reject(deps, upload, ingestedAt, e);
+    // The dataset is known once the title line was read, even if a later line is bad.
+    if (isParseError(e)) return reject(deps, upload, ingestedAt, e, parser.summary().dataset);
     if (isNotFound(e)) {
       deps.logger.warn('raw object no longer exists; nothing to ingest', { source_key: upload.key });
       return { status: 'missing', key: upload.key };
@@ -105,7 +107,7 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
   return { status: ingestion.status as 'accepted' | 'superseded', ingestion, summary };
 }
 
-async function parseUpload(deps: IngestDeps, upload: UploadRef, ingestedAt: string, builder: PartitionBuilder): Promise<ParseSummary> {
+async function parseUpload(deps: IngestDeps, upload: UploadRef, parser: ExportParser, builder: PartitionBuilder): Promise<ParseSummary> {
   if (upload.size !== undefined && upload.size > deps.maxUploadBytes) throw tooLarge(upload.key, upload.size, deps.maxUploadBytes);
   const object = await deps.s3.send(
     new GetObjectCommand({ Bucket: upload.bucket, Key: upload.key, ...(upload.versionId ? { VersionId: upload.versionId } : {}) }),
@@ -116,9 +118,13 @@ async function parseUpload(deps: IngestDeps, upload: UploadRef, ingestedAt: stri
     throw tooLarge(upload.key, object.ContentLength, deps.maxUploadBytes);
   }
   if (!body) throw new Error(`${upload.key}: S3 returned no body`);
-  return parseChunks(limitBytes(body, deps.maxUploadBytes, upload.key), { file: upload.key, sourceKey: upload.key, ingestedAt }, (batch) =>
-    builder.add(batch),
-  );
+  for await (const chunk of limitBytes(body, deps.maxUploadBytes, upload.key)) {
+    const batch = parser.write(chunk);
+    if (batch.length > 0) builder.add(batch);
+  }
+  const last = parser.end();
+  if (last.length > 0) builder.add(last);
+  return parser.summary();
 }
 
 /** Guards against a body longer than its declared length (or none declared): stop reading past the limit. */
@@ -128,18 +134,19 @@ async function* limitBytes(body: AsyncIterable<Uint8Array> & { destroy?: () => v
     seen += chunk.length;
     if (seen > max) {
       body.destroy?.();
-      throw tooLarge(key, seen, max);
+      throw tooLarge(key, seen, max, true);
     }
     yield chunk;
   }
 }
 
-function tooLarge(key: string, size: number, max: number): ParseError {
+/** `atLeast`: only the first `size` bytes were read, so the upload is at least that long. */
+function tooLarge(key: string, size: number, max: number, atLeast = false): ParseError {
   return new ParseError({
     code: 'TOO_LARGE',
     file: key,
     line: 0,
-    message: `the upload is ${size} bytes${size > max ? '' : ' or more'}; the limit is ${max} bytes (MAX_UPLOAD_BYTES)`,
+    message: `the upload is ${size} bytes${atLeast ? ' or more' : ''}; the limit is ${max} bytes (MAX_UPLOAD_BYTES)`,
   });
 }
 
@@ -157,7 +164,7 @@ async function writePartition(
   return { period: periodString(p.year, p.month), records: p.records, outcome: result.outcome };
 }
 
-async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e: ParseError): Promise<IngestOutcome> {
+async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e: ParseError, dataset: string | null): Promise<IngestOutcome> {
   const report: RejectionReport = {
     code: e.code,
     file: e.file,
@@ -174,7 +181,7 @@ async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e
     source_key: upload.key,
     source_sequencer: upload.sequencer || null,
     event_time: upload.eventTime || null,
-    dataset: null,
+    dataset,
     status: 'rejected',
     source_vintage: null,
     records: 0,
@@ -187,7 +194,7 @@ async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e
     ingested_at: ingestedAt,
   };
   await putJson(deps, rejectedKey(upload.key), report);
-  await putJson(deps, ingestionKey(null, ingestion.event_time ?? ingestedAt, ingestion.ingestion_id), ingestion);
+  await putJson(deps, ingestionKey(dataset, ingestion.event_time ?? ingestedAt, ingestion.ingestion_id), ingestion);
   deps.logger.warn('upload rejected', { source_key: upload.key, error_code: e.code, error_line: e.line, error: e.detail });
   return { status: 'rejected', ingestion };
 }

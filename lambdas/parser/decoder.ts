@@ -14,8 +14,8 @@ export class DecodeError extends Error {
   constructor(
     readonly kind: 'NOT_TEXT' | 'BAD_ENCODING',
     message: string,
-    /** Line breaks in this call's text before the problem, so the caller can name the line. */
-    readonly lineBreaksBefore: number,
+    /** This call's decoded text before the problem, so the caller can name the line. */
+    readonly textBefore: string,
   ) {
     super(message);
   }
@@ -31,6 +31,8 @@ export class ChunkDecoder {
   private decoder: TextDecoder | null = null;
   encoding: Encoding | null = null;
   sawBom = false;
+  /** The input ended inside a multi-byte character (a cut file); those bytes were dropped. */
+  cutCharacter = false;
 
   /** Decoded text of this chunk (may hold back a few bytes of an incomplete character). */
   decode(chunk: Uint8Array): string {
@@ -97,7 +99,7 @@ export class ChunkDecoder {
     try {
       return prefix + this.runDecided(bytes.subarray(firstHigh), final);
     } catch (e) {
-      if (e instanceof DecodeError) throw new DecodeError(e.kind, e.message, e.lineBreaksBefore + countLineBreaks(prefix));
+      if (e instanceof DecodeError) throw new DecodeError(e.kind, e.message, prefix + e.textBefore);
       throw e;
     }
   }
@@ -106,22 +108,32 @@ export class ChunkDecoder {
     const decoder = this.decoder;
     if (!decoder) return '';
     if (this.encoding === 'utf-8' || this.encoding === 'windows-1252') this.rejectNul(bytes);
+    // An incomplete character at the end waits for the next chunk here rather than inside the TextDecoder, so that
+    // every decode starts on a character boundary (and an error can be located), and so that a file that ends
+    // inside a character (a cut) is told apart from one with bad bytes.
+    const whole = completeLength(bytes, this.encoding);
+    if (whole < bytes.length) {
+      if (final) this.cutCharacter = true;
+      else this.pending = bytes.slice(whole);
+      bytes = bytes.subarray(0, whole);
+    }
+    if (this.encoding === 'windows-1252') return windows1252(bytes);
     let text: string;
     try {
-      text = decoder.decode(bytes, { stream: !final });
-    } catch (cause) {
+      text = decoder.decode(bytes);
+    } catch {
       const good = new TextDecoder(this.encoding ?? 'utf-8').decode(bytes);
       const bad = good.indexOf('\ufffd');
       throw new DecodeError(
         'BAD_ENCODING',
         `bytes that are not valid ${this.encoding} in a file that started as ${this.encoding}`,
-        countLineBreaks(bad === -1 ? good : good.slice(0, bad)),
+        bad === -1 ? good : good.slice(0, bad),
       );
     }
     if (this.encoding === 'utf-16le' || this.encoding === 'utf-16be') {
       const nul = text.indexOf('\u0000');
       if (nul !== -1) {
-        throw new DecodeError('NOT_TEXT', 'a NUL character: this is a binary file, not a text export', countLineBreaks(text.slice(0, nul)));
+        throw new DecodeError('NOT_TEXT', 'a NUL character: this is a binary file, not a text export', text.slice(0, nul));
       }
     }
     return text;
@@ -133,7 +145,7 @@ export class ChunkDecoder {
       throw new DecodeError(
         'NOT_TEXT',
         'a NUL byte: this is a binary file, not a text export',
-        countLineBreaks(latin1(bytes.subarray(0, nul))),
+        latin1(bytes.subarray(0, nul)),
       );
     }
   }
@@ -167,11 +179,38 @@ function isValidUtf8(bytes: Uint8Array): boolean {
   }
 }
 
+// Node 20's TextDecoder('windows-1252') decodes as ISO-8859-1, turning 0x80-0x9F ("–", "’", "€") into C1 controls.
+const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+
+function windows1252(bytes: Uint8Array): string {
+  return latin1(bytes).replace(/[\u0080-\u009f]/g, (c) => CP1252_80_9F.charAt(c.charCodeAt(0) - 0x80));
+}
+
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
-function countLineBreaks(text: string): number {
+/** Bytes up to the last whole character: an incomplete UTF-8 sequence or UTF-16 unit or surrogate pair is left out. */
+function completeLength(bytes: Uint8Array, encoding: Encoding | null): number {
+  const n = bytes.length;
+  if (encoding === 'utf-8') {
+    for (let i = n - 1; i >= Math.max(0, n - 3); i--) {
+      const b = bytes[i] ?? 0;
+      if ((b & 0xc0) === 0x80) continue;
+      return utf8SequenceLength(b) > n - i ? i : n;
+    }
+    return n;
+  }
+  if (encoding === 'utf-16le' || encoding === 'utf-16be') {
+    const even = n - (n % 2);
+    if (even < 2) return even;
+    const last = encoding === 'utf-16le' ? (bytes[even - 2] ?? 0) | ((bytes[even - 1] ?? 0) << 8) : ((bytes[even - 2] ?? 0) << 8) | (bytes[even - 1] ?? 0);
+    return last >= 0xd800 && last <= 0xdbff ? even - 2 : even;
+  }
+  return n;
+}
+
+export function countLineBreaks(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -4,9 +4,9 @@
  * the file (per-section sums and a small cross-section table of totals are all it keeps).
  */
 import type { Observation } from '../schema/columns.ts';
-import { ChunkDecoder, DecodeError, type Encoding } from './decoder.ts';
+import { ChunkDecoder, DecodeError, countLineBreaks, type Encoding } from './decoder.ts';
 import { ParseError, type ParseErrorCode } from './errors.ts';
-import { NON_COUNTY_REGIONS, TOTAL_REGION, countyCode, norwegianName } from './regions.ts';
+import { NON_COUNTY_REGIONS, TOTAL_REGION, countiesOf, countyCode, norwegianName } from './regions.ts';
 import {
   ALL_GROUPS,
   type CellValue,
@@ -88,6 +88,8 @@ interface Section {
   suppressedIn: boolean[];
   hasTotalRow: boolean;
   cutOff: boolean;
+  /** County codes of the rows read, to tell a section cut between rows from a complete one. */
+  codes: Set<string>;
 }
 
 interface MainGroupTotals {
@@ -114,6 +116,7 @@ export class ExportParser {
   private dataset: string | null = null;
   private vintage: string | null = null;
   private head: string[] = [];
+  private headLineNos: number[] = [];
   private headStart = 0;
   private section: Section | null = null;
   private sectionCount = 0;
@@ -148,6 +151,9 @@ export class ExportParser {
   /** Records completed by the end of input; after this, summary() is final. */
   end(): Observation[] {
     this.feed(this.decode(() => this.decoder.end()), true);
+    if (this.decoder.cutCharacter) {
+      this.warn('CUT_OFF', this.lineNo, `the file ends inside a character (an incomplete ${this.decoder.encoding} sequence), which is dropped`);
+    }
     this.finish();
     return this.flush();
   }
@@ -185,7 +191,10 @@ export class ExportParser {
     try {
       return step();
     } catch (e) {
-      if (e instanceof DecodeError) this.fail(e.kind, this.lineNo + 1 + e.lineBreaksBefore, e.message, undefined, e);
+      if (e instanceof DecodeError) {
+        // The carried partial line (it may end in the CR of a CRLF split across chunks) continues into this text.
+        this.fail(e.kind, this.lineNo + 1 + countLineBreaks(this.carry + e.textBefore), e.message, undefined, e);
+      }
       throw e;
     }
   }
@@ -283,6 +292,7 @@ export class ExportParser {
   private startHead(): void {
     this.state = 'head';
     this.head = [];
+    this.headLineNos = [];
     this.headStart = this.lineNo;
     this.section = null;
   }
@@ -303,6 +313,7 @@ export class ExportParser {
       this.fail('BAD_HEADER', this.lineNo, `no header row of months within ${MAX_HEAD_LINES} lines of the section title`);
     }
     this.head.push(text.trim());
+    this.headLineNos.push(this.lineNo);
   }
 
   private headPeriodIndex(): number {
@@ -322,7 +333,7 @@ export class ExportParser {
     }
     const parsed = parsePeriod(this.head[p] ?? '');
     if (!parsed || !parsed.ok) {
-      this.fail('BAD_PERIOD', this.headStart + 1, parsed ? parsed.reason : 'unreadable period');
+      this.fail('BAD_PERIOD', this.headLineNos[p] ?? this.lineNo, parsed ? parsed.reason : 'unreadable period');
     }
     const period = parsed.period;
     const heading = this.head.slice(p + 1).join(' ').replace(/\s+/g, ' ').trim();
@@ -348,6 +359,7 @@ export class ExportParser {
       suppressedIn: [],
       hasTotalRow: false,
       cutOff: false,
+      codes: new Set(),
     };
     this.section = section;
     return section;
@@ -371,7 +383,11 @@ export class ExportParser {
       months.push(m);
       column += (cells[i]?.length ?? 0) + 1;
     }
-    if (months.length === 0) this.fail('BAD_HEADER', this.lineNo, 'the header row names no months');
+    if (months.length === 0) {
+      // Cut inside the first month name: the section ends before its header row, which finish() reports.
+      if (!terminated) return;
+      this.fail('BAD_HEADER', this.lineNo, 'the header row names no months');
+    }
     const section = this.openSection('tabs', months);
     this.checkMonths(section);
     this.state = 'rows';
@@ -432,7 +448,21 @@ export class ExportParser {
       if (!terminated) return this.cutRow(section, label, wholeCells(values), values);
       this.fail('MISSING_CELLS', this.lineNo, `${values.length} values where the header has ${n} months`, columnOf(text, values.length + 1));
     }
+    if (!terminated && !this.lastValueVouchedFor(section, label, values)) {
+      // The file ends right after this row's last number, which may have lost digits ("1" of "1 173").
+      return this.cutRow(section, label, n - 1, values);
+    }
     this.emitRow(section, label, values);
+  }
+
+  /** A last value at the end of the file is whole if it is "*" or completes the month's "I alt" exactly. */
+  private lastValueVouchedFor(section: Section, label: string, values: readonly CellValue[]): boolean {
+    const i = values.length - 1;
+    const last = values[i];
+    if (last === undefined || last.suppressed) return true;
+    if (isTotalLabel(label) || !section.hasTotalRow || section.suppressedIn[i]) return false;
+    const total = section.total[i];
+    return total !== null && total !== undefined && (section.sum[i] ?? 0) + last.value === total;
   }
 
   /** The file ends inside a row: keep the cells that are certainly whole, warn about the rest. */
@@ -511,7 +541,7 @@ export class ExportParser {
   // ---- records ------------------------------------------------------------------------------------------------
 
   private emitRow(section: Section, label: string, values: readonly CellValue[]): void {
-    const isTotal = label === TOTAL_REGION || label.startsWith(`${TOTAL_REGION} `);
+    const isTotal = isTotalLabel(label);
     const region = isTotal ? TOTAL_REGION : norwegianName(label);
     const year = section.period.year;
     let code: string | null = null;
@@ -522,6 +552,7 @@ export class ExportParser {
         this.warn('UNKNOWN_REGION', this.lineNo, `"${clip(region)}" is not a county of ${year}; its region_code is null`, section.index);
       }
     }
+    if (code !== null) section.codes.add(code);
     section.rows++;
     section.lastRegion = region;
     if (isTotal) section.hasTotalRow = true;
@@ -621,6 +652,11 @@ export class ExportParser {
       if (section.rows === 0) missing.push('no rows');
       else if (section.rows < this.maxRowsSeen && !this.endedWithBreak) {
         missing.push(`${section.rows} rows where earlier sections have up to ${this.maxRowsSeen}`);
+      } else if (section.layout === 'tabs' && !section.cutOff) {
+        // A file cut between two rows ends cleanly; only the counties not yet listed (or totals that do not add up)
+        // show it. Totals that add up vouch for a section that legitimately lacks a county.
+        const absent = this.absentCounties(section);
+        if (absent.length > 0 && !this.totalsAddUp(section)) missing.push(`no row for ${absent.join(', ')}`);
       }
       if (section.layout === 'cells') missing.unshift('switches to a one-cell-per-line layout');
       if (missing.length > 0) {
@@ -638,6 +674,28 @@ export class ExportParser {
       this.fail('NO_TABLE', this.lineNo, 'no table found: expected sections with a period line, a heading and a header row of months');
     }
     this.checkMainGroups();
+  }
+
+  /** Counties of the section's year with no row; none when the rows are not (only) that year's counties. */
+  private absentCounties(section: Section): string[] {
+    const year = section.period.year;
+    for (const key of this.unknownRegions) if (key.startsWith(`${year}:`)) return [];
+    const counties = countiesOf(year);
+    const valid = new Set(counties.map((c) => c.code));
+    for (const code of section.codes) if (!valid.has(code)) return [];
+    return counties.filter((c) => !section.codes.has(c.code)).map((c) => c.name);
+  }
+
+  /** True when at least one month can be checked against "I alt" and every such month adds up. */
+  private totalsAddUp(section: Section): boolean {
+    let checked = 0;
+    for (let i = 0; i < section.months.length; i++) {
+      const total = section.total[i];
+      if (!section.hasTotalRow || section.suppressedIn[i] || total === null || total === undefined) continue;
+      if ((section.sum[i] ?? 0) !== total) return false;
+      checked++;
+    }
+    return checked > 0;
   }
 
   private summaryOfRows(section: Section): string {
@@ -676,6 +734,10 @@ export class ExportParser {
   private fail(code: ParseErrorCode, line: number, message: string, column?: number, cause?: unknown): never {
     throw new ParseError({ code, file: this.file, line, message, ...(column === undefined ? {} : { column }), cause });
   }
+}
+
+function isTotalLabel(label: string): boolean {
+  return label === TOTAL_REGION || label.startsWith(`${TOTAL_REGION} `);
 }
 
 function wholeCells(values: readonly CellValue[]): number {

@@ -10,12 +10,14 @@ import { NON_COUNTY_REGIONS, TOTAL_REGION, countiesOf, countyCode, norwegianName
 import {
   ALL_GROUPS,
   type CellValue,
+  type Groups,
   type Period,
   datasetSlug,
   headingGroups,
   monthName,
   monthNumber,
   parseCell,
+  SUPPRESSED_CELL,
   parsePeriod,
   periodString,
 } from './vocabulary.ts';
@@ -79,6 +81,8 @@ interface Section {
   measureGroup: string;
   period: Period;
   months: number[];
+  /** `YYYY-MM` of each header month, made once per section rather than once per value. */
+  periods: string[];
   layout: 'tabs' | 'cells';
   rows: number;
   lastRegion: string | null;
@@ -92,9 +96,18 @@ interface Section {
   codes: Set<string>;
 }
 
+/** "I alt" rows of one measure group and year, by month: the all-groups total and each main group's. */
 interface MainGroupTotals {
-  all: number | null | undefined;
-  mains: Map<string, number | null>;
+  measure: string;
+  year: number;
+  all: Array<number | null | undefined>;
+  mains: Map<string, Array<number | null | undefined>>;
+}
+
+interface RegionInfo {
+  region: string;
+  code: string | null;
+  isTotal: boolean;
 }
 
 export class ExportParser {
@@ -131,6 +144,10 @@ export class ExportParser {
   private warningsDropped = 0;
   private readonly unknownRegions = new Set<string>();
   private readonly mainGroupTotals = new Map<string, MainGroupTotals>();
+  /** Row label to region and code, per year: a file repeats the same labels in every section. */
+  private readonly regionsByYear = new Map<number, Map<string, RegionInfo>>();
+  /** Headings recur in every year's block of sections; sentence-casing them is not free. */
+  private readonly groupsByHeading = new Map<string, Groups>();
   private out: Observation[] = [];
 
   constructor(options: ParserOptions) {
@@ -247,7 +264,7 @@ export class ExportParser {
       return;
     }
     this.nonBlankSeen = true;
-    if (this.title !== null && text.trim() === this.title) {
+    if (this.title !== null && text.length >= this.title.length && text.trim() === this.title) {
       this.endSection();
       this.startHead();
       return;
@@ -339,7 +356,11 @@ export class ExportParser {
     const heading = this.head.slice(p + 1).join(' ').replace(/\s+/g, ' ').trim();
     if (heading === '') this.fail('BAD_HEADER', this.lineNo, 'the section has no heading between its period line and header row');
     const breakdown = p > 0 ? (this.head[0] ?? '') : '';
-    const groups = headingGroups(heading);
+    let groups = this.groupsByHeading.get(heading);
+    if (!groups) {
+      groups = headingGroups(heading);
+      if (this.groupsByHeading.size < 1000) this.groupsByHeading.set(heading, groups);
+    }
     this.vintage ??= periodString(period.year, period.lastMonth);
     this.sectionCount++;
     const section: Section = {
@@ -351,6 +372,7 @@ export class ExportParser {
       measureGroup: groups.measureGroup,
       period,
       months,
+      periods: [],
       layout,
       rows: 0,
       lastRegion: null,
@@ -408,6 +430,7 @@ export class ExportParser {
     section.total = months.map(() => null);
     section.sum = months.map(() => 0);
     section.suppressedIn = months.map(() => false);
+    section.periods = months.map((m) => periodString(period.year, m));
   }
 
   // ---- tab layout rows ----------------------------------------------------------------------------------------
@@ -423,21 +446,25 @@ export class ExportParser {
     }
     const label = text.slice(0, tab).trim();
     if (label === '') this.fail('MISSING_CELLS', this.lineNo, 'a row with values but no region label', 1);
-    const cells = text.slice(tab + 1).split('\t');
-    let count = cells.length;
-    while (count > n && (cells[count - 1] ?? '').trim() === '') count--;
+    // Cell boundaries, found without splitting the line into substrings: this loop runs once per value.
+    const bounds: number[] = [tab + 1];
+    for (let t = text.indexOf('\t', tab + 1); t !== -1; t = text.indexOf('\t', t + 1)) bounds.push(t + 1);
+    bounds.push(text.length + 1);
+    let count = bounds.length - 1;
+    while (count > n && text.slice(bounds[count - 1], (bounds[count] as number) - 1).trim() === '') count--;
     if (count > n) {
       this.fail('TOO_MANY_CELLS', this.lineNo, `${count} values where the header has ${n} months`, columnOf(text, n + 1));
     }
+    const cellText = (i: number) => text.slice(bounds[i], (bounds[i + 1] as number) - 1);
     const values: CellValue[] = [];
     for (let i = 0; i < count; i++) {
-      const v = parseCell(cells[i] ?? '');
+      const v = parseCell(text, bounds[i], (bounds[i + 1] as number) - 1);
       if (v === null) {
         if (!terminated && i === count - 1) return this.cutRow(section, label, i, values);
         this.fail(
           'BAD_NUMBER',
           this.lineNo,
-          `expected a whole number or "*" in ${monthName(section.months[i] ?? 0)} for "${clip(label)}", found "${clip(cells[i] ?? '')}"`,
+          `expected a whole number or "*" in ${monthName(section.months[i] ?? 0)} for "${clip(label)}", found "${clip(cellText(i))}"`,
           columnOf(text, i + 1),
         );
       }
@@ -459,10 +486,10 @@ export class ExportParser {
   private lastValueVouchedFor(section: Section, label: string, values: readonly CellValue[]): boolean {
     const i = values.length - 1;
     const last = values[i];
-    if (last === undefined || last.suppressed) return true;
+    if (last === undefined || last === SUPPRESSED_CELL) return true;
     if (isTotalLabel(label) || !section.hasTotalRow || section.suppressedIn[i]) return false;
     const total = section.total[i];
-    return total !== null && total !== undefined && (section.sum[i] ?? 0) + last.value === total;
+    return total !== null && total !== undefined && (section.sum[i] ?? 0) + last === total;
   }
 
   /** The file ends inside a row: keep the cells that are certainly whole, warn about the rest. */
@@ -518,7 +545,7 @@ export class ExportParser {
       return;
     }
     if (this.labelLines.length === 0) this.fail('MISSING_CELLS', this.lineNo, `a value "${clip(text)}" with no row label`);
-    if (!terminated && !v.suppressed) {
+    if (!terminated && v !== SUPPRESSED_CELL) {
       // A number at the cut may have lost digits; a lone "*" cannot have.
       return this.cutCellRow(section);
     }
@@ -540,44 +567,59 @@ export class ExportParser {
 
   // ---- records ------------------------------------------------------------------------------------------------
 
-  private emitRow(section: Section, label: string, values: readonly CellValue[]): void {
-    const isTotal = isTotalLabel(label);
-    const region = isTotal ? TOTAL_REGION : norwegianName(label);
-    const year = section.period.year;
-    let code: string | null = null;
-    if (!isTotal && !NON_COUNTY_REGIONS.has(region)) {
-      code = countyCode(region, year);
-      if (code === null && !this.unknownRegions.has(`${year}:${region}`)) {
+  private regionOf(label: string, year: number, section: Section): RegionInfo {
+    let byLabel = this.regionsByYear.get(year);
+    if (!byLabel) {
+      byLabel = new Map();
+      this.regionsByYear.set(year, byLabel);
+    }
+    let info = byLabel.get(label);
+    if (!info) {
+      const isTotal = isTotalLabel(label);
+      const region = isTotal ? TOTAL_REGION : norwegianName(label);
+      const code = isTotal || NON_COUNTY_REGIONS.has(region) ? null : countyCode(region, year);
+      if (code === null && !isTotal && !NON_COUNTY_REGIONS.has(region) && !this.unknownRegions.has(`${year}:${region}`)) {
         this.unknownRegions.add(`${year}:${region}`);
         this.warn('UNKNOWN_REGION', this.lineNo, `"${clip(region)}" is not a county of ${year}; its region_code is null`, section.index);
       }
+      info = { region, code, isTotal };
+      // Bounded, so that a hostile file of endless distinct labels cannot grow it without limit.
+      if (byLabel.size < 1000) byLabel.set(label, info);
     }
+    return info;
+  }
+
+  private emitRow(section: Section, label: string, values: readonly CellValue[]): void {
+    const year = section.period.year;
+    const { region, code, isTotal } = this.regionOf(label, year, section);
     if (code !== null) section.codes.add(code);
     section.rows++;
     section.lastRegion = region;
     if (isTotal) section.hasTotalRow = true;
     const vintage = this.vintage ?? periodString(year, section.period.lastMonth);
+    const dataset = this.dataset ?? '';
+    const title = this.title ?? '';
     for (let i = 0; i < values.length; i++) {
       const cell = values[i] as CellValue;
-      const month = section.months[i] as number;
-      if (cell.suppressed) {
+      const suppressed = cell === SUPPRESSED_CELL;
+      if (suppressed) {
         section.suppressedIn[i] = true;
         this.suppressed++;
-      } else if (isTotal) section.total[i] = cell.value;
-      else section.sum[i] = (section.sum[i] ?? 0) + cell.value;
+      } else if (isTotal) section.total[i] = cell;
+      else section.sum[i] = (section.sum[i] ?? 0) + cell;
       this.out.push({
-        dataset: this.dataset ?? '',
-        table_title: this.title ?? '',
+        dataset,
+        table_title: title,
         breakdown: section.breakdown,
         main_group: section.mainGroup,
         measure_group: section.measureGroup,
         region,
         region_code: code,
         year,
-        month,
-        period: periodString(year, month),
-        value: cell.value,
-        suppressed: cell.suppressed,
+        month: section.months[i] as number,
+        period: section.periods[i] as string,
+        value: suppressed ? null : cell,
+        suppressed,
         source_key: this.sourceKey,
         source_vintage: vintage,
         ingested_at: this.ingestedAt,
@@ -588,16 +630,20 @@ export class ExportParser {
   }
 
   private noteMainGroupTotals(section: Section, values: readonly CellValue[]): void {
+    const key = `${section.measureGroup}\u0000${section.period.year}`;
+    let entry = this.mainGroupTotals.get(key);
+    if (!entry) {
+      entry = { measure: section.measureGroup, year: section.period.year, all: [], mains: new Map() };
+      this.mainGroupTotals.set(key, entry);
+    }
+    let target = entry.all;
+    if (section.mainGroup !== ALL_GROUPS) {
+      target = entry.mains.get(section.mainGroup) ?? [];
+      entry.mains.set(section.mainGroup, target);
+    }
     for (let i = 0; i < values.length; i++) {
-      const key = `${section.measureGroup}\u0000${section.period.year}\u0000${section.months[i]}`;
-      let entry = this.mainGroupTotals.get(key);
-      if (!entry) {
-        entry = { all: undefined, mains: new Map() };
-        this.mainGroupTotals.set(key, entry);
-      }
-      const value = values[i]?.value ?? null;
-      if (section.mainGroup === ALL_GROUPS) entry.all = value;
-      else entry.mains.set(section.mainGroup, value);
+      const v = values[i];
+      target[section.months[i] as number] = v === undefined || v === SUPPRESSED_CELL ? null : v;
     }
   }
 
@@ -704,21 +750,25 @@ export class ExportParser {
   }
 
   private checkMainGroups(): void {
-    for (const [key, entry] of this.mainGroupTotals) {
-      if (entry.all === undefined || entry.all === null || entry.mains.size < 3) continue;
-      let sum = 0;
-      let complete = true;
-      for (const v of entry.mains.values()) {
-        if (v === null) complete = false;
-        else sum += v;
-      }
-      if (complete && sum !== entry.all) {
-        const [measure, year, month] = key.split('\u0000');
-        this.warn(
-          'MAIN_GROUP_MISMATCH',
-          0,
-          `${measure}, ${monthName(Number(month))} ${year}: the main groups add up to ${sum}, the all-groups total says ${entry.all} (difference ${entry.all - sum})`,
-        );
+    for (const entry of this.mainGroupTotals.values()) {
+      if (entry.mains.size < 3) continue;
+      for (let month = 1; month <= 12; month++) {
+        const all = entry.all[month];
+        if (all === undefined || all === null) continue;
+        let sum = 0;
+        let complete = true;
+        for (const values of entry.mains.values()) {
+          const v = values[month];
+          if (v === undefined || v === null) complete = false;
+          else sum += v;
+        }
+        if (complete && sum !== all) {
+          this.warn(
+            'MAIN_GROUP_MISMATCH',
+            0,
+            `${entry.measure}, ${monthName(month)} ${entry.year}: the main groups add up to ${sum}, the all-groups total says ${all} (difference ${all - sum})`,
+          );
+        }
       }
     }
   }
@@ -742,7 +792,7 @@ function isTotalLabel(label: string): boolean {
 
 function wholeCells(values: readonly CellValue[]): number {
   const last = values[values.length - 1];
-  return last === undefined || last.suppressed ? values.length : values.length - 1;
+  return last === undefined || last === SUPPRESSED_CELL ? values.length : values.length - 1;
 }
 
 function clip(s: string, max = 60): string {

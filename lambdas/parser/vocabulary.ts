@@ -94,9 +94,10 @@ export function datasetSlug(title: string): string {
     .slice(0, 120);
 }
 
-export type CellValue = { suppressed: true; value: null } | { suppressed: false; value: number };
+/** A cell: its whole number, or SUPPRESSED_CELL for `*`. A plain number because there is one per value. */
+export type CellValue = number;
 
-const SUPPRESSED: CellValue = { suppressed: true, value: null };
+export const SUPPRESSED_CELL = -1;
 
 function isSeparator(code: number): boolean {
   return code === 0x20 || code === 0xa0 || code === 0x202f;
@@ -106,12 +107,12 @@ function isSeparator(code: number): boolean {
  * `*`, plain digits, or digits in groups of three separated by a space, NBSP or U+202F ("14 402").
  * Returns null for anything else. Hand-rolled because it runs once per value.
  */
-export function parseCell(raw: string): CellValue | null {
-  let start = 0;
-  let end = raw.length;
+export function parseCell(raw: string, from = 0, to = raw.length): CellValue | null {
+  let start = from;
+  let end = to;
   while (start < end && raw.charCodeAt(start) === 0x20) start++;
   while (end > start && raw.charCodeAt(end - 1) === 0x20) end--;
-  if (end - start === 1 && raw.charCodeAt(start) === 0x2a) return SUPPRESSED;
+  if (end - start === 1 && raw.charCodeAt(start) === 0x2a) return SUPPRESSED_CELL;
   if (end === start) return null;
   let value = 0;
   let groupLen = 0;
@@ -135,5 +136,5 @@ export function parseCell(raw: string): CellValue | null {
   if (sawSeparator && groupLen !== 3) return null;
   if (!sawSeparator && firstGroupLen === 0 && groupLen === 0) return null;
   if (!Number.isSafeInteger(value) || value > 2_147_483_647) return null;
-  return { suppressed: false, value };
+  return value;
 }

@@ -1,0 +1,501 @@
+/**
+ * `npm run bench`: how fast, how lean and how cheap navlake is, each figure measured in this run, with its baseline
+ * measured in the same process where it has one. Prints a table (median, min, max) and writes bench/results.json.
+ * `--quick` runs every measurement on tiny inputs, for the test that keeps this script working.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
+import { startLocalLake, uploadAndWait } from '../cli/local-lake.ts';
+import { runLocalQuery } from '../cli/local-query.ts';
+import { lakeBucketDir } from '../cli/local-views.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
+import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
+import { PartitionBuilder } from '../lambdas/lake/observation-file.ts';
+import { ExportParser } from '../lambdas/parser/export-parser.ts';
+import type { Observation } from '../lambdas/schema/columns.ts';
+import { generateExport, writeExport } from './generate-export.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const SAMPLE = join(ROOT, 'fixtures', 'nav-tiltak-fylke-2019.txt');
+const CHUNK = 64 * 1024;
+const exec = promisify(execFile);
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(HERE, 'results.json') },
+    runs: { type: 'string', default: '5' },
+  },
+});
+const QUICK = args.quick === true;
+const RUNS = Math.max(5, Number(args.runs));
+const SIZES = QUICK
+  ? { parseMb: 0.3, transformMb: 0.1, memoryMb: 1, coldStarts: 3 }
+  : { parseMb: 20, transformMb: 4, memoryMb: 210, coldStarts: 10 };
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+function stat3(samples: number[]): Stat {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return { median, min: s[0] as number, max: s[s.length - 1] as number, runs: s.length };
+}
+
+/** Runs `a` and `b` alternately so that both see the same machine state, and returns their samples. */
+function interleave(runs: number, a: () => number, b: () => number): [number[], number[]] {
+  const sa: number[] = [];
+  const sb: number[] = [];
+  a();
+  b();
+  for (let i = 0; i < runs; i++) {
+    sa.push(a());
+    sb.push(b());
+  }
+  return [sa, sb];
+}
+
+function chunks(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += CHUNK) out.push(buf.subarray(i, i + CHUNK));
+  return out;
+}
+
+function timed(work: () => number): { seconds: number; count: number } {
+  const started = performance.now();
+  const count = work();
+  return { seconds: (performance.now() - started) / 1000, count };
+}
+
+// ---- parse -------------------------------------------------------------------------------------------------------
+
+function parseAllChunks(parts: Buffer[]): number {
+  const parser = new ExportParser({ file: 'bench.txt' });
+  let n = 0;
+  for (const c of parts) n += parser.write(c).length;
+  return n + parser.end().length;
+}
+
+/** The floor any parser pays: decode the bytes, split lines, split tab cells. */
+function decodeAndSplit(parts: Buffer[]): number {
+  const decoder = new TextDecoder('utf-8');
+  let carry = '';
+  let cells = 0;
+  for (const c of parts) {
+    const lines = (carry + decoder.decode(c, { stream: true })).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) cells += line.split('\t').length;
+  }
+  return cells + carry.split('\t').length;
+}
+
+async function benchParse(file: string) {
+  const parts = chunks(await readFile(file));
+  const records = parseAllChunks(parts);
+  const [ours, floor] = interleave(RUNS, () => timed(() => parseAllChunks(parts)).seconds, () => timed(() => decodeAndSplit(parts)).seconds);
+  const rate = stat3(ours.map((s) => records / s));
+  const baseline = stat3(floor.map((s) => records / s));
+  return { records, rate, baseline, ratio: rate.median / baseline.median };
+}
+
+// ---- transform ---------------------------------------------------------------------------------------------------
+
+function drain(p: Promise<unknown>): void {
+  // The gzip streams finish asynchronously; the synchronous timing below waits with a busy loop-free approach instead.
+  void p;
+}
+
+async function encodeParsed(records: readonly Observation[]): Promise<number> {
+  const builder = new PartitionBuilder();
+  builder.add(records);
+  const parts = await builder.finish();
+  return parts.reduce((s, p) => s + p.body.length, 0);
+}
+
+async function parseAndEncode(parts: Buffer[]): Promise<number> {
+  const parser = new ExportParser({ file: 'bench.txt' });
+  const builder = new PartitionBuilder();
+  for (const c of parts) builder.add(parser.write(c));
+  builder.add(parser.end());
+  const out = await builder.finish();
+  return out.reduce((s, p) => s + p.body.length, 0);
+}
+
+async function benchTransform(file: string) {
+  const parts = chunks(await readFile(file));
+  const parser = new ExportParser({ file: 'bench.txt' });
+  const records: Observation[] = [];
+  for (const c of parts) records.push(...parser.write(c));
+  records.push(...parser.end());
+  const ours: number[] = [];
+  const floor: number[] = [];
+  await parseAndEncode(parts);
+  await encodeParsed(records);
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now();
+    await parseAndEncode(parts);
+    ours.push(records.length / ((performance.now() - t) / 1000));
+    t = performance.now();
+    await encodeParsed(records);
+    floor.push(records.length / ((performance.now() - t) / 1000));
+  }
+  drain(Promise.resolve());
+  const rate = stat3(ours);
+  const baseline = stat3(floor);
+  return { records: records.length, rate, baseline, ratio: rate.median / baseline.median };
+}
+
+// ---- memory ------------------------------------------------------------------------------------------------------
+
+/** The child is bundled to plain JavaScript first, so the figure is the parser's and not a TypeScript loader's. */
+async function benchMemory(file: string) {
+  const child = join(HERE, 'out', 'parse-memory.mjs');
+  await build({
+    entryPoints: [join(HERE, 'children', 'parse-memory.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: child,
+    logLevel: 'silent',
+  });
+  const run = async (flags: string[]) => {
+    const { stdout } = await exec(process.execPath, [...flags, child, file], { cwd: ROOT, maxBuffer: 1 << 20 });
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { records: number; peak_rss_mb: number; seconds: number };
+  };
+  const plain = await run([]);
+  // With the heap capped the process must still finish: proof that memory does not grow with the input.
+  const capped = await run(['--max-old-space-size=64']);
+  return { input_mb: (await stat(file)).size / (1024 * 1024), ...plain, peak_rss_mb_heap_capped_64mb: capped.peak_rss_mb };
+}
+
+// ---- Lambda bundle and cold start ------------------------------------------------------------------------------------
+
+/**
+ * The handler as the stack deploys it (lib/ingest-pipeline.ts): minified ESM with the S3 client bundled from its ES
+ * module builds, which tree-shake to a third of the CommonJS ones and load in one file instead of hundreds.
+ */
+async function bundleHandler(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'index.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'lambdas', 'ingest', 'handler.ts')],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    outfile,
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
+function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
+  });
+}
+
+async function benchLambda(work: string) {
+  const outDir = join(HERE, 'out', 'lambda');
+  await mkdir(outDir, { recursive: true });
+  const bundle = await bundleHandler(outDir);
+  const bundleKb = (await stat(bundle)).size / 1024;
+  const lakeDir = join(work, 'cold-start');
+  const server = await startLocalS3({ lakeDir, port: 0, silent: true });
+  const samples: number[] = [];
+  const loads: number[] = [];
+  try {
+    // One small export (one section, one month): the figure is start-up and one round of S3 calls, not volume.
+    const body = Buffer.from(generateExport({ seed: 5, years: [2019], sectionsPerYear: 1, lastYearMonths: 1 }));
+    for (let i = 0; i < SIZES.coldStarts; i++) {
+      const key = `cold/start ${i}.txt`;
+      const put = await server.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
+      const event = {
+        Records: [
+          {
+            eventVersion: '2.1',
+            eventSource: 'aws:s3',
+            awsRegion: LOCAL_REGION,
+            eventTime: new Date().toISOString(),
+            eventName: 'ObjectCreated:Put',
+            s3: {
+              s3SchemaVersion: '1.0',
+              bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
+              object: { key: s3EventKeyEncode(key), size: body.length, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: `${i}`.padStart(16, '0') },
+            },
+          },
+        ],
+      };
+      const out = await runChild([join(HERE, 'children', 'cold-start.mjs'), bundle, JSON.stringify(event)], {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL_S3: server.endpoint,
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        LAKE_BUCKET: LOCAL_LAKE_BUCKET,
+        POWERTOOLS_METRICS_NAMESPACE: 'navlake',
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+      });
+      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { total_ms: number; load_ms: number; status: string };
+      if (r.status !== 'accepted') throw new Error(`cold start run ${i}: ${out}`);
+      samples.push(r.total_ms);
+      loads.push(r.load_ms);
+    }
+  } finally {
+    await server.close();
+  }
+  return { bundle_kb: bundleKb, cold_start_ms: stat3(samples), load_ms: stat3(loads) };
+}
+
+// ---- end to end ----------------------------------------------------------------------------------------------------
+
+async function benchEndToEnd(work: string) {
+  const samples: number[] = [];
+  const body = await readFile(SAMPLE);
+  for (let i = 0; i < RUNS; i++) {
+    const lakeDir = join(work, `e2e-${i}`);
+    const serve = spawn(process.execPath, [join(ROOT, 'bin', 'navlake.mjs'), 'serve', '--lake', lakeDir, '--port', '0'], {
+      cwd: ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
+    });
+    try {
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        serve.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /endpoint (http:\/\/[\d.:]+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        serve.on('exit', () => reject(new Error(`serve exited: ${out}`)));
+      });
+      const { localS3Client } = await import('../cli/local-s3.ts');
+      const client = localS3Client(endpoint);
+      const started = performance.now();
+      await client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'nav-tiltak-fylke-2019.txt', Body: body }));
+      for (;;) {
+        const r = await runLocalQuery(lakeDir, 'SELECT count(*) AS n FROM observations');
+        if (r.rows[0]?.n === 7430) break;
+        if (performance.now() - started > 30_000) throw new Error('the upload never became visible');
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      samples.push(performance.now() - started);
+      client.destroy();
+    } finally {
+      serve.kill('SIGTERM');
+      await new Promise((res) => serve.once('exit', res));
+    }
+  }
+  return { upload_to_query_ms: stat3(samples) };
+}
+
+// ---- partition pruning ---------------------------------------------------------------------------------------------
+
+async function filesUnder(dir: string): Promise<Array<{ path: string; bytes: number }>> {
+  const out: Array<{ path: string; bytes: number }> = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith('._S3rver_object')) {
+      const path = join(e.parentPath, e.name);
+      out.push({ path, bytes: (await stat(path)).size });
+    }
+  }
+  return out;
+}
+
+async function benchPruning(work: string) {
+  const lakeDir = join(work, 'pruning');
+  const file = join(work, 'two-years.txt');
+  await writeExport(file, { seed: 7, years: [2018, 2019] });
+  const lake = await startLocalLake({ lakeDir, port: 0 });
+  try {
+    const outcome = await uploadAndWait(lake, file, 'two-years.txt');
+    if (outcome.status !== 'accepted') throw new Error(`pruning lake: ${outcome.status}`);
+  } finally {
+    await lake.close();
+  }
+  const observations = join(lakeBucketDir(lakeDir), 'observations');
+  const all = await filesUnder(observations);
+  const months = new Set(all.map((f) => relative(observations, dirname(f.path))));
+  // Which files does DuckDB read for a one-month filter? Its filename column says, through the same read_json call.
+  const read = await runLocalQuery(
+    lakeDir,
+    `SELECT DISTINCT filename FROM read_json('${observations}/year=*/month=*/*._S3rver_object', format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, filename = true, hive_types = {'year': 'INTEGER', 'month': 'INTEGER'}) WHERE year = 2019 AND month = 1`,
+  );
+  const readFiles = new Set(read.rows.map((r) => String(r.filename)));
+  const oneMonth = all.filter((f) => readFiles.has(f.path));
+  const bytesAll = all.reduce((s, f) => s + f.bytes, 0);
+  const bytesOne = oneMonth.reduce((s, f) => s + f.bytes, 0);
+  const counts = await runLocalQuery(lakeDir, 'SELECT count(*) AS n FROM observations WHERE year = 2019 AND month = 1');
+  return {
+    months: months.size,
+    files_all: all.length,
+    files_one_month: oneMonth.length,
+    bytes_all: bytesAll,
+    bytes_one_month: bytesOne,
+    pruning_factor: bytesOne > 0 ? bytesAll / bytesOne : 0,
+    rows_one_month: counts.rows[0]?.n,
+  };
+}
+
+// ---- pandas peer ---------------------------------------------------------------------------------------------------
+
+/** pandas is two orders of magnitude slower, so the peer row compares both on a smaller file of its own. */
+async function benchPandas(file: string) {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      await exec(python, ['-c', 'import pandas']);
+    } catch {
+      continue;
+    }
+    const { stdout } = await exec(python, [join(HERE, 'pandas_peer.py'), file, String(RUNS)], { maxBuffer: 1 << 20 });
+    const r = JSON.parse(stdout) as { records: number; seconds: number[]; pandas: string };
+    const rate = stat3(r.seconds.map((s) => r.records / s));
+    const ours = await benchParse(file);
+    return { python, pandas: r.pandas, records: r.records, rate, navlake_records_per_s: ours.rate.median, navlake_vs_pandas: ours.rate.median / rate.median };
+  }
+  return { skipped: 'python3 with pandas is not on this machine' };
+}
+
+// ---- report --------------------------------------------------------------------------------------------------------
+
+const GOALS = {
+  'parse.ratio': { min: 0.33 },
+  'transform.ratio': { min: 0.6 },
+  'memory.peak_rss_mb': { max: 200 },
+  'lambda.bundle_kb': { max: 500 },
+  'lambda.cold_start_ms': { max: 250 },
+  'e2e.upload_to_query_ms': { max: 2000 },
+  'athena.pruning_factor': { min: 10 },
+} as const;
+
+function fmt(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'navlake-bench-'));
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  try {
+    const mb = (n: number) => Math.round(n * 1024 * 1024);
+    const parseFile = join(work, 'parse.txt');
+    const transformFile = join(work, 'transform.txt');
+    const memoryFile = join(work, 'memory.txt');
+    const years = Array.from({ length: 14 }, (_, i) => 2010 + i);
+    log(`generating inputs (${SIZES.parseMb} MB, ${SIZES.transformMb} MB, ${SIZES.memoryMb} MB)`);
+    await writeExport(parseFile, { seed: 1, years, targetBytes: mb(SIZES.parseMb), cutOffTail: true });
+    await writeExport(transformFile, { seed: 2, years, targetBytes: mb(SIZES.transformMb) });
+    await writeExport(memoryFile, { seed: 3, years, targetBytes: mb(SIZES.memoryMb), cutOffTail: true });
+
+    log('parse');
+    const parse = await benchParse(parseFile);
+    log('transform');
+    const transform = await benchTransform(transformFile);
+    log('memory (child process)');
+    const memory = await benchMemory(memoryFile);
+    await rm(memoryFile, { force: true });
+    log('lambda bundle and cold starts');
+    const lambda = await benchLambda(work);
+    log('upload to query (navlake serve)');
+    const e2e = await benchEndToEnd(work);
+    log('partition pruning on a 24-month lake');
+    const athena = await benchPruning(work);
+    log('pandas peer');
+    const peerFile = join(work, 'peer.txt');
+    await writeExport(peerFile, { seed: 4, years, targetBytes: mb(QUICK ? 0.1 : 1) });
+    const peer = await benchPandas(peerFile);
+
+    const results = {
+      generated_at: new Date().toISOString(),
+      quick: QUICK,
+      machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+      parse: {
+        records: parse.records,
+        records_per_s: parse.rate.median,
+        baseline_records_per_s: parse.baseline.median,
+        ratio: parse.ratio,
+        runs: { ours: parse.rate, baseline: parse.baseline },
+      },
+      transform: {
+        records: transform.records,
+        records_per_s: transform.rate.median,
+        baseline_records_per_s: transform.baseline.median,
+        ratio: transform.ratio,
+        runs: { ours: transform.rate, baseline: transform.baseline },
+      },
+      memory: {
+        input_mb: memory.input_mb,
+        peak_rss_mb: memory.peak_rss_mb,
+        peak_rss_mb_heap_capped_64mb: memory.peak_rss_mb_heap_capped_64mb,
+        records: memory.records,
+        seconds: memory.seconds,
+      },
+      lambda: { bundle_kb: lambda.bundle_kb, cold_start_ms: lambda.cold_start_ms.median, runs: lambda.cold_start_ms, load_ms: lambda.load_ms },
+      e2e: { upload_to_query_ms: e2e.upload_to_query_ms.median, runs: e2e.upload_to_query_ms },
+      athena,
+      peer,
+    };
+    const value = (path: string): number => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], results) as number;
+    const rows: string[][] = [['measure', 'median', 'min', 'max', 'goal', 'met']];
+    const row = (name: string, s: Stat | number, goalKey?: keyof typeof GOALS) => {
+      const st = typeof s === 'number' ? { median: s, min: s, max: s } : s;
+      const goal = goalKey ? GOALS[goalKey] : undefined;
+      const v = goalKey ? value(goalKey) : st.median;
+      const met = goal ? ('min' in goal ? v >= goal.min : v <= goal.max) : undefined;
+      rows.push([
+        name,
+        fmt(st.median),
+        fmt(st.min),
+        fmt(st.max),
+        goal ? ('min' in goal ? `>= ${goal.min}` : `<= ${goal.max}`) : '',
+        met === undefined ? '' : met ? 'yes' : 'NO',
+      ]);
+    };
+    row('parse records/s', parse.rate);
+    row('parse baseline (decode+split) records/s', parse.baseline);
+    row('parse.ratio', parse.ratio, 'parse.ratio');
+    row('transform records/s (bytes -> gzip NDJSON)', transform.rate);
+    row('transform baseline (serialise+gzip) records/s', transform.baseline);
+    row('transform.ratio', transform.ratio, 'transform.ratio');
+    row(`memory.peak_rss_mb (${memory.input_mb.toFixed(0)} MB input)`, memory.peak_rss_mb, 'memory.peak_rss_mb');
+    row('lambda.bundle_kb', lambda.bundle_kb, 'lambda.bundle_kb');
+    row('lambda.cold_start_ms', lambda.cold_start_ms, 'lambda.cold_start_ms');
+    row('e2e.upload_to_query_ms', e2e.upload_to_query_ms, 'e2e.upload_to_query_ms');
+    row(`athena.pruning_factor (${athena.months} months)`, athena.pruning_factor, 'athena.pruning_factor');
+    if ('rate' in peer && peer.rate) row(`pandas peer records/s (navlake ${(peer.navlake_vs_pandas ?? 0).toFixed(1)}x)`, peer.rate);
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+    process.stdout.write(`${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n')}\n`);
+    if (!('rate' in peer)) process.stdout.write(`pandas peer: skipped (${peer.skipped})\n`);
+    await mkdir(dirname(args.out as string), { recursive: true });
+    await writeFile(args.out as string, `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote ${relative(process.cwd(), args.out as string)}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

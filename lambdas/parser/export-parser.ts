@@ -455,7 +455,6 @@ export class ExportParser {
     if (count > n) {
       this.fail('TOO_MANY_CELLS', this.lineNo, `${count} values where the header has ${n} months`, columnOf(text, n + 1));
     }
-    const cellText = (i: number) => text.slice(bounds[i], (bounds[i + 1] as number) - 1);
     const values: CellValue[] = [];
     for (let i = 0; i < count; i++) {
       const v = parseCell(text, bounds[i], (bounds[i + 1] as number) - 1);
@@ -464,7 +463,7 @@ export class ExportParser {
         this.fail(
           'BAD_NUMBER',
           this.lineNo,
-          `expected a whole number or "*" in ${monthName(section.months[i] ?? 0)} for "${clip(label)}", found "${clip(cellText(i))}"`,
+          `expected a whole number or "*" in ${monthName(section.months[i] ?? 0)} for "${clip(label)}", found "${clip(text.slice(bounds[i], (bounds[i + 1] as number) - 1))}"`,
           columnOf(text, i + 1),
         );
       }

@@ -82,7 +82,7 @@ function timed(work: () => number): { seconds: number; count: number } {
 // ---- parse -------------------------------------------------------------------------------------------------------
 
 function parseAllChunks(parts: Buffer[]): number {
-  const parser = new ExportParser({ file: 'bench.txt' });
+  const parser = new ExportParser({ file: 'bench.txt', repeatedSections: 'allow' });
   let n = 0;
   for (const c of parts) n += parser.write(c).length;
   return n + parser.end().length;
@@ -125,7 +125,7 @@ async function encodeParsed(records: readonly Observation[]): Promise<number> {
 }
 
 async function parseAndEncode(parts: Buffer[]): Promise<number> {
-  const parser = new ExportParser({ file: 'bench.txt' });
+  const parser = new ExportParser({ file: 'bench.txt', repeatedSections: 'allow' });
   const builder = new PartitionBuilder();
   for (const c of parts) builder.add(parser.write(c));
   builder.add(parser.end());
@@ -135,7 +135,7 @@ async function parseAndEncode(parts: Buffer[]): Promise<number> {
 
 async function benchTransform(file: string) {
   const parts = chunks(await readFile(file));
-  const parser = new ExportParser({ file: 'bench.txt' });
+  const parser = new ExportParser({ file: 'bench.txt', repeatedSections: 'allow' });
   const records: Observation[] = [];
   for (const c of parts) records.push(...parser.write(c));
   records.push(...parser.end());

@@ -9,6 +9,7 @@ export const PARSE_ERROR_CODES = [
   'BAD_NUMBER',
   'TOO_MANY_CELLS',
   'MISSING_CELLS',
+  'REPEATED_SECTION',
   'LINE_TOO_LONG',
   'TOO_LARGE',
 ] as const;

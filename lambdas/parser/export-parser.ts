@@ -31,6 +31,11 @@ export interface ParserOptions {
   maxLineLength?: number;
   /** Warnings kept; past this a single TOO_MANY_WARNINGS warning counts the rest. */
   maxWarnings?: number;
+  /**
+   * A section that gives values for months an earlier section of the same groups and year already gave would count
+   * them twice: an error by default. Benchmarks that repeat years to reach a size allow it.
+   */
+  repeatedSections?: 'error' | 'allow';
 }
 
 export type WarningCode =
@@ -148,6 +153,9 @@ export class ExportParser {
   private readonly regionsByYear = new Map<number, Map<string, RegionInfo>>();
   /** Headings recur in every year's block of sections; sentence-casing them is not free. */
   private readonly groupsByHeading = new Map<string, Groups>();
+  /** Months already given per breakdown, groups and year (a bit per month), and the line that gave them first. */
+  private readonly monthsGiven = new Map<string, { mask: number; line: number }>();
+  private readonly repeatedSections: 'error' | 'allow';
   private out: Observation[] = [];
 
   constructor(options: ParserOptions) {
@@ -156,6 +164,7 @@ export class ExportParser {
     this.ingestedAt = options.ingestedAt ?? null;
     this.maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
     this.maxWarnings = options.maxWarnings ?? DEFAULT_MAX_WARNINGS;
+    this.repeatedSections = options.repeatedSections ?? 'error';
   }
 
   /** Records completed by this chunk. */
@@ -431,6 +440,22 @@ export class ExportParser {
     section.sum = months.map(() => 0);
     section.suppressedIn = months.map(() => false);
     section.periods = months.map((m) => periodString(period.year, m));
+    this.checkNotRepeated(section);
+  }
+
+  private checkNotRepeated(section: Section): void {
+    if (this.repeatedSections === 'allow') return;
+    const key = `${section.breakdown}\u0000${section.mainGroup}\u0000${section.measureGroup}\u0000${section.period.year}`;
+    const mask = section.months.reduce((m, month) => m | (1 << month), 0);
+    const given = this.monthsGiven.get(key);
+    if (given && (given.mask & mask) !== 0) {
+      this.fail(
+        'REPEATED_SECTION',
+        this.lineNo,
+        `section ${section.index} (${section.heading}, ${section.period.year}) repeats months of the section at line ${given.line}; its values would be counted twice`,
+      );
+    }
+    this.monthsGiven.set(key, { mask: (given?.mask ?? 0) | mask, line: given?.line ?? section.startLine });
   }
 
   // ---- tab layout rows ----------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ const FIXTURES: Case[] = [
   { file: 'bad-number.txt', code: 'BAD_NUMBER', line: 64, column: 14, says: 'in Mars for "Oslo", found "1 2x4"' },
   { file: 'too-many-cells.txt', code: 'TOO_MANY_CELLS', line: 31, column: 78, says: '13 values where the header has 12 months' },
   { file: 'missing-cells.txt', code: 'MISSING_CELLS', line: 33, column: 52, says: '11 values where the header has 12 months' },
+  { file: 'repeated-section.txt', code: 'REPEATED_SECTION', line: 92, says: 'repeats months of the section at line 19' },
   { file: 'bad-encoding.txt', code: 'BAD_ENCODING', line: 48, says: 'not valid utf-8' },
 ];
 

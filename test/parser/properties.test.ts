@@ -88,7 +88,8 @@ const exportArb = fc.record({
   months: fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })),
   periodCase: fc.constantFrom<Case>('Capital', 'lower', 'UPPER', 'aLtErNaTe'),
   periodStyle: fc.constantFrom('spaced', 'tight', 'single'),
-  sections: fc.array(sectionArb, { minLength: 1, maxLength: 4 }),
+  // An export lists each section once (a repeat is a REPEATED_SECTION error, tested in errors.test.ts).
+  sections: fc.uniqueArray(sectionArb, { minLength: 1, maxLength: 4, selector: (s) => `${s.main}|${s.measure.printed}` }),
   separator: fc.constantFrom(' ', '\u00a0', '\u202f', ''),
   eol: fc.constantFrom<LineEnd>('\n', '\r\n', '\r'),
   encoding: fc.constantFrom(...TEXT_ENCODINGS),

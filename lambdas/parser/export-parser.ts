@@ -364,6 +364,15 @@ export class ExportParser {
     const period = parsed.period;
     const heading = this.head.slice(p + 1).join(' ').replace(/\s+/g, ' ').trim();
     if (heading === '') this.fail('BAD_HEADER', this.lineNo, 'the section has no heading between its period line and header row');
+    if (p === 0 && this.sectionCount === 0) {
+      // Every section opens with its breakdown line: a period right after the first line means that line was the
+      // breakdown, and the table title (which names the dataset) is missing.
+      this.fail(
+        'NO_TABLE',
+        this.headStart,
+        `the export has no title line: "${clip(this.title ?? '')}" is followed by the period line, where a breakdown line such as "Fylke og tiltaksgruppe" belongs`,
+      );
+    }
     const breakdown = p > 0 ? (this.head[0] ?? '') : '';
     let groups = this.groupsByHeading.get(heading);
     if (!groups) {

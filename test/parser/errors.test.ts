@@ -173,6 +173,13 @@ describe('each code in other shapes and encodings', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('NO_TABLE: an export whose title line is missing (the breakdown would become the dataset)', () => {
+    const text = 'Fylke og tiltaksgruppe\n\nJanuar - Mars 2019\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t3\t3\t3\nOslo\t3\t3\t3\n';
+    const e = parseError(Buffer.from(text), 'untitled.txt');
+    expect(e).toMatchObject({ code: 'NO_TABLE', file: 'untitled.txt', line: 1 });
+    expect(e.message).toContain('untitled.txt:1: NO_TABLE: the export has no title line');
+  });
+
   it('MISSING_CELLS: a label with no values, and values with no label', () => {
     const label = replaceLine(seedHead(), 31, () => 'Oslo');
     expect(parseError(Buffer.from(label), 'm.txt')).toMatchObject({ code: 'MISSING_CELLS', line: 31 });

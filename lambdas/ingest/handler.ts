@@ -77,7 +77,7 @@ function errorText(e: unknown): string {
 let deployed: IngestHandler | undefined;
 
 /** The deployed entry point, configured from the environment the stack sets. */
-export const handler = (event: SQSEvent | S3Event): Promise<SQSBatchResponse | S3EventResult> => {
+export const handler = async (event: SQSEvent | S3Event): Promise<SQSBatchResponse | S3EventResult> => {
   deployed ??= createIngestHandler(depsFromEnv());
   return deployed(event);
 };

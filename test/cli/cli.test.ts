@@ -88,6 +88,14 @@ describe('navlake ingest and query', () => {
     expect(await countRows(lake)).toBe(7430);
     const ingestions = await navlake(['query', 'SELECT source_key, status FROM ingestions ORDER BY source_key', '--lake', lake, '--format', 'csv']);
     expect(ingestions.stdout).toBe('source_key,status\nnav 2019 kopi æøå.txt,accepted\nnav-tiltak-fylke-2019.txt,accepted\nnot-an-export.txt,rejected\n');
+    // The database file BI tools open holds the same views.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(join(lake, 'navlake.duckdb'), { access_mode: 'READ_ONLY' });
+    const connection = await db.connect();
+    const rows = (await connection.runAndReadAll('SELECT count(*)::INTEGER AS n FROM observations')).getRowObjectsJS();
+    connection.closeSync();
+    db.closeSync();
+    expect(rows).toEqual([{ n: 7430 }]);
   });
 
   it('prints query results as table, CSV and one JSON array, and DuckDB errors with exit 1', async () => {

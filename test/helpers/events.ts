@@ -4,6 +4,7 @@
 //   await handler(s3Event(s3Record(ref)));                              // S3 -> Lambda (as `navlake serve` does)
 // small valid NAV exports for tests that need another vintage or a correction (exportText, seedUpTo), the real
 // handler on a real embedded S3 server (startIngestRig) and readers of what it wrote (lakeKeys, partitionRows).
+import type { UploadRef } from '../../lambdas/ingest/events.ts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -28,18 +29,11 @@ const ACCOUNT = '123456789012';
 
 // ---- upload identity -------------------------------------------------------------------------------------------
 
-/** An object as a notification names it: decoded key; size and eTag left out to build events that lack them. */
-export interface ObjectRef {
-  bucket: string;
-  key: string;
-  size?: number;
-  /** Without quotes, as S3 events carry it. */
-  eTag?: string;
-  versionId?: string;
-  /** Upper-case hex, as S3 sends it. */
-  sequencer: string;
-  eventTime: string;
-}
+/**
+ * An object as a notification names it: decoded key; size and eTag left out to build events that lack them. The same
+ * shape the handler reads from an event (eTag without quotes, sequencer in upper-case hex).
+ */
+export type ObjectRef = UploadRef;
 
 let lastSequencer = 0x0055aed6dcd90281e5n;
 let lastEventMs = Date.parse('2024-03-01T10:00:00.000Z');

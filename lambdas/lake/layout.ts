@@ -12,9 +12,9 @@ const MAX_SEGMENT_BYTES = 200;
 
 /** One path segment made safe: no control characters, no `.`/`..`, bounded length. */
 export function safeSegment(segment: string): string {
-  // eslint-disable-next-line no-control-regex
   let s = segment.replace(/[\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  if (s === '' ) s = '%20';
+  // An empty segment (from `a//b`) would vanish on a file system and merge two keys' paths.
+  if (s === '') s = '_';
   if (s === '.' || s === '..') s = s.replace(/\./g, '%2E');
   if (Buffer.byteLength(s) > MAX_SEGMENT_BYTES) s = truncateUtf8(s, MAX_SEGMENT_BYTES);
   return s;

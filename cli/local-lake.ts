@@ -38,6 +38,8 @@ export const quietLogger: IngestLogger = {
   error: (message, extra) => process.stderr.write(`${JSON.stringify({ level: 'ERROR', message, ...extra })}\n`),
 };
 
+const MAX_UNCLAIMED_OUTCOMES = 1000;
+
 interface Deferred {
   promise: Promise<IngestOutcome>;
   resolve: (o: IngestOutcome) => void;
@@ -57,12 +59,15 @@ function deferred(): Deferred {
 
 export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLake> {
   const outcomes = new Map<string, Deferred>();
+  const slotId = (key: string, eTag: string) => `${key}\u0000${eTag.replace(/"/g, '')}`;
   const slot = (key: string, eTag: string): Deferred => {
-    const id = `${key}\u0000${eTag.replace(/"/g, '')}`;
+    const id = slotId(key, eTag);
     let d = outcomes.get(id);
     if (!d) {
       d = deferred();
       outcomes.set(id, d);
+      // Outcomes nobody asked for (uploads made with another client) are kept only for the most recent ones.
+      if (outcomes.size > MAX_UNCLAIMED_OUTCOMES) outcomes.delete(outcomes.keys().next().value as string);
     }
     return d;
   };
@@ -106,8 +111,9 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
   });
+  const handlerClient = localS3Client(server.endpoint);
   handler = createIngestHandler({
-    s3: localS3Client(server.endpoint),
+    s3: handlerClient,
     lakeBucket: LOCAL_LAKE_BUCKET,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     logger: options.logger ?? quietLogger,
@@ -118,9 +124,16 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
 
   return {
     server,
-    outcomeOf: (key, eTag) => slot(key, eTag).promise,
+    outcomeOf: (key, eTag) => {
+      const id = slotId(key, eTag);
+      const promise = slot(key, eTag).promise;
+      // Handed out once: the waiter holds it now, and `serve`, which never asks, keeps no outcomes.
+      void promise.finally(() => outcomes.delete(id)).catch(() => undefined);
+      return promise;
+    },
     close: async () => {
       await server.close();
+      handlerClient.destroy();
       await catalog;
     },
   };

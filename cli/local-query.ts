@@ -19,11 +19,14 @@ export class QueryError extends Error {
 
 async function withConnection<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
   try {
-    return await work(connection);
+    const connection = await instance.connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
   } finally {
-    connection.closeSync();
     instance.closeSync();
   }
 }
@@ -63,11 +66,17 @@ export async function writeCatalogFile(lakeDir: string): Promise<string> {
   const target = join(lakeDir, CATALOG_FILE);
   const temp = join(lakeDir, `.${CATALOG_FILE}.${process.pid}.${Date.now()}.tmp`);
   // Attached and detached from an in-memory database, so the file is complete and closed before the rename.
-  await withConnection(async (c) => {
-    await c.run(`ATTACH '${temp.replace(/'/g, "''")}' AS catalog`);
-    for (const statement of viewStatements(lakeDir, 'catalog')) await c.run(statement);
-    await c.run('DETACH catalog');
-  });
-  await rename(temp, target);
+  try {
+    await withConnection(async (c) => {
+      await c.run(`ATTACH '${temp.replace(/'/g, "''")}' AS catalog`);
+      for (const statement of viewStatements(lakeDir, 'catalog')) await c.run(statement);
+      await c.run('DETACH catalog');
+    });
+    await rename(temp, target);
+  } finally {
+    // Gone after a successful rename; left behind only by a failure.
+    await rm(temp, { force: true });
+    await rm(`${temp}.wal`, { force: true });
+  }
   return target;
 }

@@ -255,7 +255,12 @@ async function readPending(dir: string): Promise<{ file: string; upload: Upload 
   for (const name of await readdir(dir)) {
     if (!PENDING_FILE.test(name)) continue;
     const file = path.join(dir, name);
-    const upload: unknown = JSON.parse(await readFile(file, 'utf8').catch(() => 'null'));
+    let upload: unknown = null;
+    try {
+      upload = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      // A marker cut short by a crash: warned about below, and the raw object is still replayed as unprocessed.
+    }
     if (isUpload(upload) && `${upload.sequencer}.json` === name) found.push({ file, upload });
     else console.warn(`navlake local S3: ignoring malformed pending marker ${file}`);
   }

@@ -1,13 +1,33 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
 import { formatTable } from '../format.ts';
 import { outcomeLines } from '../outcome-text.ts';
-import { runningServe } from '../serve-lock.ts';
+import { acquireLake, lakeHolder } from '../lake-lock.ts';
 import { CliError } from '../errors.ts';
 
 export const SAMPLE_EXPORT = fileURLToPath(new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url));
+
+const DEMO_MARKER = '.navlake-demo';
+
+/** Empties a lake the demo made before; any other non-empty directory is left alone and refused. */
+async function emptyDemoLake(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  if (entries.length === 0) return;
+  if (!entries.includes(DEMO_MARKER)) {
+    throw new CliError(`${dir} is not empty and was not made by navlake demo; pick another --lake (the demo empties it first)`, 2);
+  }
+  const holder = await lakeHolder(dir);
+  if (holder) throw new CliError(`navlake ${holder.command} (pid ${holder.pid}) is running on ${dir}`, 2);
+  await rm(dir, { recursive: true, force: true });
+}
 
 export function registerDemo(program: Command): void {
   program
@@ -15,22 +35,27 @@ export function registerDemo(program: Command): void {
     .description('ingest the bundled 2019 sample into a fresh embedded lake and answer a few questions with SQL')
     .option('--lake <dir>', 'where to build the demo lake (emptied first)', './demo-lake')
     .action(async (opts: { lake: string }) => {
-      if (await runningServe(opts.lake)) throw new CliError(`navlake serve is running on ${opts.lake}; stop it or pick another --lake`, 2);
       const [{ startLocalLake, uploadAndWait }, { runLocalQuery }] = await Promise.all([
         import('../local-lake.ts'),
         import('../local-query.ts'),
       ]);
-      await rm(opts.lake, { recursive: true, force: true });
+      await emptyDemoLake(opts.lake);
+      const lock = await acquireLake(opts.lake, 'demo');
+      await writeFile(join(opts.lake, DEMO_MARKER), 'made by navlake demo; emptied by the next demo\n');
       const out = (s = '') => process.stdout.write(`${s}\n`);
       out(`navlake demo: a fresh embedded lake in ${opts.lake}`);
       const started = Date.now();
-      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 });
-      out(`  local S3 endpoint ${lake.server.endpoint}; uploading the 2019 sample export (NAV, "Deltakere i arbeidsrettede tiltak")`);
       try {
-        const outcome = await uploadAndWait(lake, SAMPLE_EXPORT, 'nav-tiltak-fylke-2019.txt');
-        for (const line of outcomeLines('nav-tiltak-fylke-2019.txt', outcome)) out(`  ${line}`);
+        const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 });
+        out(`  local S3 endpoint ${lake.server.endpoint}; uploading the 2019 sample export (NAV, "Deltakere i arbeidsrettede tiltak")`);
+        try {
+          const outcome = await uploadAndWait(lake, SAMPLE_EXPORT, 'nav-tiltak-fylke-2019.txt');
+          for (const line of outcomeLines('nav-tiltak-fylke-2019.txt', outcome)) out(`  ${line}`);
+        } finally {
+          await lake.close();
+        }
       } finally {
-        await lake.close();
+        await lock.release();
       }
       out(`  upload to queryable: ${Date.now() - started} ms`);
       for (const q of EXAMPLE_QUERIES) {

@@ -2,11 +2,10 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import type { IngestOutcome } from '../../lambdas/ingest/ingest-upload.ts';
 import { CliError } from '../errors.ts';
 import { outcomeLines } from '../outcome-text.ts';
-import { runningServe } from '../serve-lock.ts';
+import { acquireLake } from '../lake-lock.ts';
 
 interface IngestOptions {
   lake: string;
@@ -30,16 +29,12 @@ export function registerIngest(program: Command): void {
           throw new CliError(`${f}: cannot read the file`, 2);
         });
       }
-      const serving = await runningServe(opts.lake);
-      if (serving) {
-        throw new CliError(
-          `navlake serve (pid ${serving.pid}) is running on ${opts.lake}; upload to it with ` +
-            `\`aws --endpoint-url ${serving.endpoint} s3 cp FILE s3://${LOCAL_RAW_BUCKET}/\` or stop it first`,
-          2,
-        );
-      }
       const { startLocalLake, uploadAndWait } = await import('../local-lake.ts');
-      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 });
+      const lock = await acquireLake(opts.lake, 'ingest');
+      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 }).catch(async (e: unknown) => {
+        await lock.release();
+        throw e;
+      });
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'ingesting [{bar}] {value}/{total} files', stream: process.stderr }) : null;
       bar?.start(files.length, 0);
       const results: Array<{ file: string; outcome?: IngestOutcome; error?: unknown }> = files.map((file) => ({ file }));
@@ -62,6 +57,7 @@ export function registerIngest(program: Command): void {
       } finally {
         bar?.stop();
         await lake.close();
+        await lock.release();
       }
       let failed = 0;
       for (const r of results) {

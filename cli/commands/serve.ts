@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import { CliError } from '../errors.ts';
 import { DEFAULT_LOCAL_S3_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-endpoint.ts';
-import { announceServe, runningServe } from '../serve-lock.ts';
+import { acquireLake } from '../lake-lock.ts';
 
 interface ServeOptions {
   lake: string;
@@ -23,9 +22,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, not "${opts.port}"`, 2);
-      const other = await runningServe(opts.lake);
-      if (other) throw new CliError(`navlake serve is already running on ${opts.lake} (pid ${other.pid}, ${other.endpoint})`, 2);
-      await mkdir(opts.lake, { recursive: true });
+      const lock = await acquireLake(opts.lake, 'serve');
       const [{ Logger }, { powertoolsLogger }, { startLocalLake }] = await Promise.all([
         import('@aws-lambda-powertools/logger'),
         import('../../lambdas/ingest/handler.ts'),
@@ -42,8 +39,11 @@ export function registerServe(program: Command): void {
           const i = outcome.ingestion;
           logger.info('upload processed', { source_key: key, status: i.status, records_written: i.records_written, error_code: i.error_code });
         },
+      }).catch(async (e: unknown) => {
+        await lock.release();
+        throw e;
       });
-      const release = await announceServe(opts.lake, { pid: process.pid, endpoint: lake.server.endpoint });
+      await lock.announce(lake.server.endpoint);
       const endpoint = lake.server.endpoint;
       const lines = [
         `navlake: local S3 endpoint ${endpoint} (lake ${opts.lake})`,
@@ -63,7 +63,7 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
       await lake.close();
-      await release();
+      await lock.release();
       process.stdout.write('navlake: stopped\n');
     });
 }

@@ -68,6 +68,12 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     }
     throw e;
   }
+  if (summary.records === 0) {
+    builder.discard();
+    // Nothing to write is not a success: a file cut before its first row must be reported and alarmed on.
+    const why = summary.warnings[0]?.message ?? 'no section has a row of values';
+    return reject(deps, upload, ingestedAt, new ParseError({ code: 'NO_TABLE', file: upload.key, line: summary.lines, message: `the export holds no values: ${why}` }), summary.dataset);
+  }
   const partitions = await builder.finish();
   const order = {
     vintage: summary.vintage ?? '',
@@ -83,7 +89,7 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     source_sequencer: upload.sequencer || null,
     event_time: upload.eventTime || null,
     dataset: summary.dataset,
-    status: written.length > 0 || partitions.length === 0 ? 'accepted' : 'superseded',
+    status: written.length > 0 ? 'accepted' : 'superseded',
     source_vintage: summary.vintage,
     records: summary.records,
     records_written: written.reduce((s, o) => s + o.records, 0),

@@ -6,7 +6,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { jsonValue, type Row } from './format.ts';
-import { viewStatements } from './local-views.ts';
+import { quote, viewStatements } from './local-views.ts';
 
 export interface QueryResult {
   columns: Array<{ name: string; type: string }>;
@@ -68,7 +68,7 @@ export async function writeCatalogFile(lakeDir: string): Promise<string> {
   // Attached and detached from an in-memory database, so the file is complete and closed before the rename.
   try {
     await withConnection(async (c) => {
-      await c.run(`ATTACH '${temp.replace(/'/g, "''")}' AS catalog`);
+      await c.run(`ATTACH ${quote(temp)} AS catalog`);
       for (const statement of viewStatements(lakeDir, 'catalog')) await c.run(statement);
       await c.run('DETACH catalog');
     });

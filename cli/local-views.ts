@@ -34,7 +34,8 @@ const SOURCES: readonly ViewSource[] = [
   { table: INGESTIONS_TABLE, glob: `ingestions/*/*${OBJECT_SUFFIX}`, compression: 'uncompressed' },
 ];
 
-function quote(s: string): string {
+/** An SQL string literal. */
+export function quote(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 

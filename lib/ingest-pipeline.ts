@@ -11,6 +11,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REJECTED_PREFIX } from '../lambdas/lake/layout.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, INGEST_SERVICE_NAME, METRICS_NAMESPACE } from '../lambdas/ingest/settings.ts';
 import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 
@@ -28,12 +29,10 @@ export const INGEST_TIMEOUT = Duration.seconds(300);
  */
 export const INGEST_BATCH_SIZE = 1;
 
+// Shared with the handler, so the alarm watches the metrics it really emits.
+export { INGEST_SERVICE_NAME, METRICS_NAMESPACE } from '../lambdas/ingest/settings.ts';
 /** The handler refuses larger uploads instead of running out of memory on them. */
-export const MAX_UPLOAD_BYTES = 104_857_600;
-/** Powertools service name: the `service` dimension of the ingest metrics. */
-export const INGEST_SERVICE_NAME = 'navlake-ingest';
-/** CloudWatch namespace of the metrics the handler emits. */
-export const METRICS_NAMESPACE = 'navlake';
+export const MAX_UPLOAD_BYTES = DEFAULT_MAX_UPLOAD_BYTES;
 
 /** Deliveries of one upload before it is parked in the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;

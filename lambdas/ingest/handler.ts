@@ -8,7 +8,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { isSqsEvent, uploadsFromS3Event, uploadsFromSqsRecord, type UploadRef } from './events.ts';
-import { DEFAULT_MAX_UPLOAD_BYTES, ingestUpload, type IngestDeps, type IngestOutcome } from './ingest-upload.ts';
+import { ingestUpload, type IngestDeps, type IngestOutcome } from './ingest-upload.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, INGEST_SERVICE_NAME, METRICS_NAMESPACE } from './settings.ts';
 
 export interface IngestMetrics {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void;
@@ -86,12 +87,13 @@ function depsFromEnv(): HandlerDeps {
   const lakeBucket = process.env.LAKE_BUCKET;
   if (!lakeBucket) throw new Error('LAKE_BUCKET is not set');
   const maxUploadBytes = Number(process.env.MAX_UPLOAD_BYTES ?? DEFAULT_MAX_UPLOAD_BYTES);
+  const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? INGEST_SERVICE_NAME;
   return {
     s3: new S3Client({ maxAttempts: 5 }),
     lakeBucket,
     maxUploadBytes: Number.isFinite(maxUploadBytes) && maxUploadBytes > 0 ? maxUploadBytes : DEFAULT_MAX_UPLOAD_BYTES,
-    logger: powertoolsLogger(new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'navlake-ingest' })),
-    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'navlake', serviceName: 'navlake-ingest' }),
+    logger: powertoolsLogger(new Logger({ serviceName })),
+    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
   };
 }
 

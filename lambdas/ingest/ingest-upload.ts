@@ -15,7 +15,7 @@ import { replaceIfNewer } from '../lake/partition-store.ts';
 import { isNotFound } from '../lake/s3-errors.ts';
 import type { UploadRef } from './events.ts';
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+export { DEFAULT_MAX_UPLOAD_BYTES } from './settings.ts';
 const PARTITION_WRITE_CONCURRENCY = 8;
 
 export interface IngestLogger {

@@ -141,7 +141,6 @@ export class ExportParser {
   private maxRowsSeen = 0;
   private labelLines: string[] = [];
   private cellValues: CellValue[] = [];
-  private cellRowLine = 0;
 
   private records = 0;
   private suppressed = 0;
@@ -572,7 +571,6 @@ export class ExportParser {
       if (this.labelLines.length >= MAX_LABEL_LINES) {
         this.fail('MISSING_CELLS', this.lineNo, `a row label over ${MAX_LABEL_LINES} lines with no values`);
       }
-      if (this.labelLines.length === 0) this.cellRowLine = this.lineNo;
       this.labelLines.push(text.trim());
       if (!terminated) this.cutCellRow(section);
       return;

@@ -46,7 +46,7 @@ export async function parseChunks(
   return parser.summary();
 }
 
-/** Collects every record of a stream (the ingest handler needs the whole upload before it writes anything). */
+/** Collects every record of a stream, for callers that want the whole upload in memory. */
 export async function parseAll(source: ChunkSource, options: ParserOptions): Promise<ParseResult> {
   const records: Observation[] = [];
   const summary = await parseChunks(source, options, (batch) => {

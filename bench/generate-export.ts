@@ -387,9 +387,7 @@ class Numbers {
       const byRegion =
         spec.main === null
           ? regions.map((_, r) =>
-              Array.from({ length: months }, (_, m) =>
-                counts.reduce((sum, group) => sum + (group[spec.measure]?.[r]?.[m] ?? 0), 0),
-              ),
+              Array.from({ length: months }, (_, m) => counts.reduce((sum, group) => sum + (group[spec.measure]?.[r]?.[m] ?? 0), 0)),
             )
           : (counts[spec.main]?.[spec.measure] ?? []);
       const heading = headingLines(spec);

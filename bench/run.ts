@@ -104,7 +104,11 @@ function decodeAndSplit(parts: Buffer[]): number {
 async function benchParse(file: string) {
   const parts = chunks(await readFile(file));
   const records = parseAllChunks(parts);
-  const [ours, floor] = interleave(RUNS, () => timed(() => parseAllChunks(parts)).seconds, () => timed(() => decodeAndSplit(parts)).seconds);
+  const [ours, floor] = interleave(
+    RUNS,
+    () => timed(() => parseAllChunks(parts)).seconds,
+    () => timed(() => decodeAndSplit(parts)).seconds,
+  );
   const rate = stat3(ours.map((s) => records / s));
   const baseline = stat3(floor.map((s) => records / s));
   return { records, rate, baseline, ratio: rate.median / baseline.median };
@@ -236,7 +240,12 @@ async function benchLambda(work: string) {
             s3: {
               s3SchemaVersion: '1.0',
               bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
-              object: { key: s3EventKeyEncode(key), size: body.length, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: `${i}`.padStart(16, '0') },
+              object: {
+                key: s3EventKeyEncode(key),
+                size: body.length,
+                eTag: (put.ETag ?? '').replace(/"/g, ''),
+                sequencer: `${i}`.padStart(16, '0'),
+              },
             },
           },
         ],
@@ -368,7 +377,14 @@ async function benchPandas(file: string) {
     const r = JSON.parse(stdout) as { records: number; seconds: number[]; pandas: string };
     const rate = stat3(r.seconds.map((s) => r.records / s));
     const ours = await benchParse(file);
-    return { python, pandas: r.pandas, records: r.records, rate, navlake_records_per_s: ours.rate.median, navlake_vs_pandas: ours.rate.median / rate.median };
+    return {
+      python,
+      pandas: r.pandas,
+      records: r.records,
+      rate,
+      navlake_records_per_s: ours.rate.median,
+      navlake_vs_pandas: ours.rate.median / rate.median,
+    };
   }
   return { skipped: 'python3 with pandas is not on this machine' };
 }
@@ -448,7 +464,12 @@ async function main(): Promise<void> {
         records: memory.records,
         seconds: memory.seconds,
       },
-      lambda: { bundle_kb: lambda.bundle_kb, cold_start_ms: lambda.cold_start_ms.median, runs: lambda.cold_start_ms, load_ms: lambda.load_ms },
+      lambda: {
+        bundle_kb: lambda.bundle_kb,
+        cold_start_ms: lambda.cold_start_ms.median,
+        runs: lambda.cold_start_ms,
+        load_ms: lambda.load_ms,
+      },
       e2e: { upload_to_query_ms: e2e.upload_to_query_ms.median, runs: e2e.upload_to_query_ms },
       athena,
       peer,
@@ -482,7 +503,9 @@ async function main(): Promise<void> {
     row(`athena.pruning_factor (${athena.months} months)`, athena.pruning_factor, 'athena.pruning_factor');
     if ('rate' in peer && peer.rate) row(`pandas peer records/s (navlake ${(peer.navlake_vs_pandas ?? 0).toFixed(1)}x)`, peer.rate);
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    process.stdout.write(`${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n')}\n`);
+    process.stdout.write(
+      `${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n')}\n`,
+    );
     if (!('rate' in peer)) process.stdout.write(`pandas peer: skipped (${peer.skipped})\n`);
     await mkdir(dirname(args.out as string), { recursive: true });
     await writeFile(args.out as string, `${JSON.stringify(results, null, 2)}\n`);

@@ -87,11 +87,7 @@ export async function runAthenaQuery(sql: string, options: Partial<AthenaQueryOp
   }
 }
 
-async function waitForCompletion(
-  client: AthenaClient,
-  id: string,
-  options: Partial<AthenaQueryOptions>,
-): Promise<QueryExecution> {
+async function waitForCompletion(client: AthenaClient, id: string, options: Partial<AthenaQueryOptions>): Promise<QueryExecution> {
   const { signal } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   const pollMaxMs = options.pollMaxMs ?? DEFAULTS.pollMaxMs;
@@ -156,10 +152,9 @@ async function fetchResults(
   let nextToken: string | undefined;
   let firstPage = true;
   do {
-    const page = await client.send(
-      new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: PAGE_SIZE, NextToken: nextToken }),
-      { abortSignal: signal },
-    );
+    const page = await client.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: PAGE_SIZE, NextToken: nextToken }), {
+      abortSignal: signal,
+    });
     columns ??= toColumns(page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []);
     const pageRows = page.ResultSet?.Rows ?? [];
     // Only SELECT-like (DML) results repeat the column names as the first row, and only on page one.

@@ -42,7 +42,10 @@ export function formatTable(columns: readonly string[], rows: readonly Row[]): s
   const isNumber = (v: unknown) => typeof v === 'number' || typeof v === 'bigint';
   const numeric = columns.map((c) => rows.some((r) => isNumber(r[c])) && rows.every((r) => r[c] === null || isNumber(r[c])));
   const line = (vals: readonly string[]) =>
-    vals.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    vals
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const out = [line(columns), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of cells) out.push(line(r));
   out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
@@ -56,7 +59,11 @@ export function formatRows(format: OutputFormat, columns: readonly string[], row
     case 'csv':
       return [columns.join(','), ...rows.map((r) => csvLine(columns, r))].join('\n');
     case 'json':
-      return JSON.stringify(rows.map((r) => jsonValue(r)), null, 2);
+      return JSON.stringify(
+        rows.map((r) => jsonValue(r)),
+        null,
+        2,
+      );
     case 'table':
       return formatTable(columns, rows);
   }

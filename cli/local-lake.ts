@@ -80,9 +80,11 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
   let catalog: Promise<unknown> = Promise.resolve();
   const refreshCatalog = () => {
     // One at a time: the views only change when a table gets its first file, but a rebuild is cheap.
-    catalog = catalog.then(() => writeCatalogFile(options.lakeDir)).catch((e: unknown) => {
-      (options.logger ?? quietLogger).warn('could not refresh navlake.duckdb', { error: String(e) });
-    });
+    catalog = catalog
+      .then(() => writeCatalogFile(options.lakeDir))
+      .catch((e: unknown) => {
+        (options.logger ?? quietLogger).warn('could not refresh navlake.duckdb', { error: String(e) });
+      });
     return catalog;
   };
 

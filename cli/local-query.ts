@@ -4,7 +4,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
 import { jsonValue, type Row } from './format.ts';
 import { quote, viewStatements } from './local-views.ts';
 
@@ -39,7 +39,7 @@ export function withLakeConnection<T>(lakeDir: string, work: (c: DuckDBConnectio
 }
 
 export async function runSql(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
-  let reader;
+  let reader: DuckDBResultReader;
   try {
     reader = await connection.runAndReadAll(sql);
   } catch (e) {

@@ -4,12 +4,7 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
-import {
-  ATHENA_CATALOG_NAME,
-  ATHENA_WORKGROUP_NAME,
-  GLUE_DATABASE_NAME,
-  type QueryLayer,
-} from './query-layer.ts';
+import { ATHENA_CATALOG_NAME, ATHENA_WORKGROUP_NAME, GLUE_DATABASE_NAME, type QueryLayer } from './query-layer.ts';
 import { ATHENA_RESULTS_PREFIX } from './storage.ts';
 
 /** Lake prefixes behind the Glue tables; a BI reader sees these and nothing else of the lake (not `rejected/`). */
@@ -135,8 +130,7 @@ export class BiAccess extends Construct {
 
     const region = Stack.of(this).region;
     this.jdbcUrl =
-      `jdbc:athena://Region=${region};WorkGroup=${ATHENA_WORKGROUP_NAME};` +
-      `Catalog=${ATHENA_CATALOG_NAME};Schema=${GLUE_DATABASE_NAME}`;
+      `jdbc:athena://Region=${region};WorkGroup=${ATHENA_WORKGROUP_NAME};` + `Catalog=${ATHENA_CATALOG_NAME};Schema=${GLUE_DATABASE_NAME}`;
     this.odbcConnectionString =
       `AwsRegion=${region};Workgroup=${ATHENA_WORKGROUP_NAME};Catalog=${ATHENA_CATALOG_NAME};` +
       `Schema=${GLUE_DATABASE_NAME};S3OutputLocation=${queryLayer.resultsLocation};`;

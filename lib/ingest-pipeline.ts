@@ -174,9 +174,7 @@ export class IngestPipeline extends Construct {
       },
     });
 
-    this.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true }),
-    );
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true }));
   }
 
   /** Uploads the handler rejected (the `FilesRejected` metric it emits). */

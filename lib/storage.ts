@@ -57,9 +57,7 @@ export class Storage extends Construct {
     this.athenaResultsBucket = new Bucket(this, 'AthenaResults', {
       ...privateBucket(),
       ...loggedTo(this.accessLogsBucket, 'athena-results/'),
-      lifecycleRules: [
-        { expiration: ATHENA_RESULTS_EXPIRATION, abortIncompleteMultipartUploadAfter: ABANDONED_UPLOAD_CLEANUP },
-      ],
+      lifecycleRules: [{ expiration: ATHENA_RESULTS_EXPIRATION, abortIncompleteMultipartUploadAfter: ABANDONED_UPLOAD_CLEANUP }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

@@ -208,12 +208,14 @@ describe('runAthenaQuery', () => {
       column('empty', 'varchar'),
     ];
     athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED'));
-    athena.on(GetQueryResultsCommand).resolves(
-      page(cols, [
-        row('i', 'b', 'ok', 'no', 's', 'd', 'dec', 'day', 'arr', 'missing', 'empty'),
-        row('42', '9007199254740991', 'true', 'false', '0301 Oslo', '1.5', '12.25', '2024-05-01', '[1, 2]', null, ''),
-      ]),
-    );
+    athena
+      .on(GetQueryResultsCommand)
+      .resolves(
+        page(cols, [
+          row('i', 'b', 'ok', 'no', 's', 'd', 'dec', 'day', 'arr', 'missing', 'empty'),
+          row('42', '9007199254740991', 'true', 'false', '0301 Oslo', '1.5', '12.25', '2024-05-01', '[1, 2]', null, ''),
+        ]),
+      );
 
     // Act
     const result = await runAthenaQuery('SELECT ...', { client: client(), ...FAST });
@@ -239,9 +241,7 @@ describe('runAthenaQuery', () => {
   it('keeps the first row of a non-DML statement', async () => {
     // Prepare
     athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED', { statementType: 'DDL' }));
-    athena
-      .on(GetQueryResultsCommand)
-      .resolves(page([column('tab_name', 'string')], [row('observations'), row('regions')]));
+    athena.on(GetQueryResultsCommand).resolves(page([column('tab_name', 'string')], [row('observations'), row('regions')]));
 
     // Act
     const result = await runAthenaQuery('SHOW TABLES', { client: client(), ...FAST });
@@ -250,7 +250,7 @@ describe('runAthenaQuery', () => {
     expect(result.rows).toEqual([{ tab_name: 'observations' }, { tab_name: 'regions' }]);
   });
 
-  it('throws AthenaQueryError with Athena\'s reason and the execution id when the query FAILED', async () => {
+  it("throws AthenaQueryError with Athena's reason and the execution id when the query FAILED", async () => {
     // Prepare
     const reason =
       "COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved or requester is not authorized to access requested resources";
@@ -260,9 +260,7 @@ describe('runAthenaQuery', () => {
       .resolves(execution('FAILED', { reason, errorMessage: reason }));
 
     // Act
-    const error = await runAthenaQuery('SELECT nope FROM observations', { client: client(), ...FAST }).catch(
-      (e: unknown) => e,
-    );
+    const error = await runAthenaQuery('SELECT nope FROM observations', { client: client(), ...FAST }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(AthenaQueryError);
@@ -306,16 +304,12 @@ describe('runAthenaQuery', () => {
     athena.on(GetQueryExecutionCommand).resolves(execution('RUNNING'));
 
     // Act
-    const error = await runAthenaQuery('SELECT * FROM huge', { client: client(), ...FAST, timeoutMs: 20 }).catch(
-      (e: unknown) => e,
-    );
+    const error = await runAthenaQuery('SELECT * FROM huge', { client: client(), ...FAST, timeoutMs: 20 }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(AthenaQueryError);
     expect(error).toMatchObject({ state: 'TIMEOUT', queryExecutionId: ID });
-    expect(athena.commandCalls(StopQueryExecutionCommand).map((c) => c.args[0].input)).toStrictEqual([
-      { QueryExecutionId: ID },
-    ]);
+    expect(athena.commandCalls(StopQueryExecutionCommand).map((c) => c.args[0].input)).toStrictEqual([{ QueryExecutionId: ID }]);
     expect(athena.commandCalls(GetQueryResultsCommand)).toHaveLength(0);
   });
 
@@ -326,9 +320,7 @@ describe('runAthenaQuery', () => {
     athena.on(StopQueryExecutionCommand).rejects(stopFailure);
 
     // Act
-    const error = await runAthenaQuery('SELECT 1', { client: client(), ...FAST, timeoutMs: 5 }).catch(
-      (e: unknown) => e,
-    );
+    const error = await runAthenaQuery('SELECT 1', { client: client(), ...FAST, timeoutMs: 5 }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toMatchObject({ state: 'TIMEOUT', cause: stopFailure });
@@ -343,9 +335,7 @@ describe('runAthenaQuery', () => {
     });
 
     // Act
-    const error = await runAthenaQuery('SELECT 1', { client: client(), ...FAST, signal: controller.signal }).catch(
-      (e: unknown) => e,
-    );
+    const error = await runAthenaQuery('SELECT 1', { client: client(), ...FAST, signal: controller.signal }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toMatchObject({ message: 'user pressed Ctrl-C' });

@@ -27,19 +27,54 @@ const VALUE = /^(?:\*|[1-9]\d{0,2}(?: \d{3})*)$/;
 
 // Written out by hand, not taken from the generator: the county rows NAV prints in each era, in its order.
 const COUNTIES_2018_2019 = [
-  'Østfold', 'Akershus', 'Oslo', 'Hedmark', 'Oppland', 'Buskerud', 'Vestfold', 'Telemark', 'Aust-Agder', 'Vest-Agder',
-  'Rogaland', 'Hordaland', 'Sogn og Fjordane', 'Møre og Romsdal', 'Nordland', 'Troms', 'Finnmark', 'Trøndelag',
+  'Østfold',
+  'Akershus',
+  'Oslo',
+  'Hedmark',
+  'Oppland',
+  'Buskerud',
+  'Vestfold',
+  'Telemark',
+  'Aust-Agder',
+  'Vest-Agder',
+  'Rogaland',
+  'Hordaland',
+  'Sogn og Fjordane',
+  'Møre og Romsdal',
+  'Nordland',
+  'Troms',
+  'Finnmark',
+  'Trøndelag',
 ];
-const COUNTIES_TO_2017 = [
-  ...COUNTIES_2018_2019.slice(0, 14), 'Sør-Trøndelag', 'Nord-Trøndelag', 'Nordland', 'Troms', 'Finnmark',
-];
+const COUNTIES_TO_2017 = [...COUNTIES_2018_2019.slice(0, 14), 'Sør-Trøndelag', 'Nord-Trøndelag', 'Nordland', 'Troms', 'Finnmark'];
 const COUNTIES_2020_2023 = [
-  'Oslo', 'Rogaland', 'Møre og Romsdal', 'Nordland', 'Viken', 'Innlandet', 'Vestfold og Telemark', 'Agder', 'Vestland',
-  'Trøndelag - Trööndelage', 'Troms og Finnmark - Romsa ja Finnmárku',
+  'Oslo',
+  'Rogaland',
+  'Møre og Romsdal',
+  'Nordland',
+  'Viken',
+  'Innlandet',
+  'Vestfold og Telemark',
+  'Agder',
+  'Vestland',
+  'Trøndelag - Trööndelage',
+  'Troms og Finnmark - Romsa ja Finnmárku',
 ];
 const COUNTIES_FROM_2024 = [
-  'Østfold', 'Akershus', 'Buskerud', 'Oslo', 'Innlandet', 'Vestfold', 'Telemark', 'Agder', 'Rogaland', 'Vestland',
-  'Møre og Romsdal', 'Trøndelag - Trööndelage', 'Nordland - Nordlánnda', 'Troms - Romsa - Tromssa',
+  'Østfold',
+  'Akershus',
+  'Buskerud',
+  'Oslo',
+  'Innlandet',
+  'Vestfold',
+  'Telemark',
+  'Agder',
+  'Rogaland',
+  'Vestland',
+  'Møre og Romsdal',
+  'Trøndelag - Trööndelage',
+  'Nordland - Nordlánnda',
+  'Troms - Romsa - Tromssa',
   'Finnmark - Finnmárku - Finmarkku',
 ];
 const NON_COUNTIES = ['Øvrige områder', 'Ukjent'];
@@ -222,7 +257,10 @@ function expectSummaryMatches(text: string, summary: ExportSummary, read: Read):
 }
 
 function countyRowsOf(table: Table): string[] {
-  return table.rows.slice(1).map((r) => r.label).filter((l) => !NON_COUNTIES.includes(l));
+  return table.rows
+    .slice(1)
+    .map((r) => r.label)
+    .filter((l) => !NON_COUNTIES.includes(l));
 }
 
 // ---- the tests ---------------------------------------------------------------------------------------------------
@@ -252,7 +290,7 @@ describe('generateExport', () => {
     expect(read.tables.map((t) => t.heading)).toEqual(seedRead.tables.map((t) => t.heading));
   });
 
-  it('prints the seed\'s regions in the seed\'s order, leaving out only some', () => {
+  it("prints the seed's regions in the seed's order, leaving out only some", () => {
     const order = seedRead.tables[0]?.rows.slice(1).map((r) => r.label) ?? [];
     expect(order).toHaveLength(20);
     for (const t of read.tables) {
@@ -266,7 +304,7 @@ describe('generateExport', () => {
     expect(read.tables.some((t) => t.rows.some((r) => r.label === 'Øvrige områder'))).toBe(true);
   });
 
-  it('writes counts like NAV: spaces between thousands, `*` under 4, magnitudes near the seed\'s', () => {
+  it("writes counts like NAV: spaces between thousands, `*` under 4, magnitudes near the seed's", () => {
     const cells = cellsOf(read);
     expect(cells.some((c) => / \d{3}$/.test(c))).toBe(true);
     const stars = cells.filter((c) => c === '*').length;
@@ -300,7 +338,7 @@ describe('generateExport', () => {
     expect(checked.groupSums).toBeGreaterThan(100);
   });
 
-  it('uses the counties of each year\'s reform era, Sami names included', () => {
+  it("uses the counties of each year's reform era, Sami names included", () => {
     const { text } = generateExportWithSummary({ seed: 3, years: [2017, 2019, 2020, 2023, 2024], sectionsPerYear: 3 });
     const oppfolging = readExport(text).tables.filter((t) => t.heading[0] === 'Oppfølging');
     expect(oppfolging.map((t) => t.period)).toEqual([2017, 2019, 2020, 2023, 2024].map((y) => `Januar - Desember ${y}`));
@@ -334,7 +372,8 @@ describe('generateExport', () => {
       const { text, summary } = generateExportWithSummary({ seed: 9, years: [2019, 2020], targetBytes: target, cutOffTail });
       const r = readExport(text);
       expectSummaryMatches(text, summary, r);
-      const largest = Math.max(...r.tables.map((t) => Buffer.byteLength(t.rows.map((x) => `${x.label}\t${x.cells.join('\t')}`).join('\n')))) + 400;
+      const largest =
+        Math.max(...r.tables.map((t) => Buffer.byteLength(t.rows.map((x) => `${x.label}\t${x.cells.join('\t')}`).join('\n')))) + 400;
       if (cutOffTail) expect(Math.abs(summary.bytes - target)).toBeLessThan(largest);
       else {
         expect(summary.bytes).toBeGreaterThanOrEqual(target);

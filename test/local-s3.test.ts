@@ -49,12 +49,24 @@ function quietErrors(): MockInstance<typeof console.error> {
 const seq = (s: string): bigint => BigInt(`0x${s}`);
 
 /** One HTTP request exactly as written (fetch would normalise `..` away). s3rver accepts unsigned requests. */
-function raw(port: number, method: string, urlPath: string, headers: Record<string, string> = {}, body = ''): Promise<{ status: number; body: string }> {
+function raw(
+  port: number,
+  method: string,
+  urlPath: string,
+  headers: Record<string, string> = {},
+  body = '',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, headers: { 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (text += c))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject).end(body);
   });
 }
@@ -72,14 +84,17 @@ function connect(host: string, port: number): Promise<void> {
 /** Every file under dir, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe('s3EventKeyEncode', () => {
   it.each([
     ['a b+c/æøå%.txt', 'a+b%2Bc/%C3%A6%C3%B8%C3%A5%25.txt'],
     ['red flower.jpg', 'red+flower.jpg'],
-    ['raw/year=2024/x(1)~!\'*.csv', 'raw/year%3D2024/x%281%29%7E%21%27*.csv'],
+    ["raw/year=2024/x(1)~!'*.csv", 'raw/year%3D2024/x%281%29%7E%21%27*.csv'],
     ['test/10:47:07.log', 'test/10%3A47%3A07.log'],
     ['ctl\u0001\n', 'ctl%01%0A'],
     ['A-Z_a.z0-9', 'A-Z_a.z0-9'],
@@ -126,9 +141,13 @@ describe('local S3 notifications', () => {
     const { events, onObjectCreated } = recorder();
     const s3 = await startTestS3({ onObjectCreated });
     await put(s3.client, 'one.txt', 'first');
-    await s3.client.send(new CopyObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'copy of one.txt', CopySource: `${LOCAL_RAW_BUCKET}/one.txt` }));
+    await s3.client.send(
+      new CopyObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'copy of one.txt', CopySource: `${LOCAL_RAW_BUCKET}/one.txt` }),
+    );
     const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'multi.txt' }));
-    const part = await s3.client.send(new UploadPartCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'multi.txt', UploadId, PartNumber: 1, Body: 'parts' }));
+    const part = await s3.client.send(
+      new UploadPartCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'multi.txt', UploadId, PartNumber: 1, Body: 'parts' }),
+    );
     await s3.client.send(
       new CompleteMultipartUploadCommand({
         Bucket: LOCAL_RAW_BUCKET,
@@ -155,7 +174,13 @@ describe('local S3 notifications', () => {
     const { events, onObjectCreated } = recorder();
     const s3 = await startTestS3({ onObjectCreated });
     await put(s3.client, 'observations/year=2024/month=01/x.ndjson.gz', 'lake', LOCAL_LAKE_BUCKET);
-    await s3.client.send(new CopyObjectCommand({ Bucket: LOCAL_LAKE_BUCKET, Key: 'copy', CopySource: `${LOCAL_LAKE_BUCKET}/observations/year=2024/month=01/x.ndjson.gz` }));
+    await s3.client.send(
+      new CopyObjectCommand({
+        Bucket: LOCAL_LAKE_BUCKET,
+        Key: 'copy',
+        CopySource: `${LOCAL_LAKE_BUCKET}/observations/year=2024/month=01/x.ndjson.gz`,
+      }),
+    );
     await s3.idle();
     expect(events).toEqual([]);
     expect(await readdir(path.join(s3.lakeDir, 'pending'))).toEqual([]);
@@ -209,7 +234,13 @@ describe('local S3 restarts', () => {
       },
     });
     await put(s3.client, 'år 2024/nav+tall.txt', 'data');
-    await s3.client.send(new CopyObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'kopi.txt', CopySource: `${LOCAL_RAW_BUCKET}/${encodeURI('år 2024/nav+tall.txt')}` }));
+    await s3.client.send(
+      new CopyObjectCommand({
+        Bucket: LOCAL_RAW_BUCKET,
+        Key: 'kopi.txt',
+        CopySource: `${LOCAL_RAW_BUCKET}/${encodeURI('år 2024/nav+tall.txt')}`,
+      }),
+    );
     await s3.idle();
     expect(only(failed).map((r) => [r.eventName, r.s3.object.key])).toEqual([
       ['ObjectCreated:Put', '%C3%A5r+2024/nav%2Btall.txt'],

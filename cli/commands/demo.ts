@@ -64,7 +64,12 @@ export function registerDemo(program: Command): void {
         out(`## ${q.question}`);
         out(q.sql.replace(/^/gm, '    '));
         out();
-        out(formatTable(result.columns.map((c) => c.name), result.rows).replace(/^/gm, '  '));
+        out(
+          formatTable(
+            result.columns.map((c) => c.name),
+            result.rows,
+          ).replace(/^/gm, '  '),
+        );
       }
       out();
       out(`The lake stays in ${opts.lake}. Try: npx navlake query "SELECT * FROM observations LIMIT 5" --lake ${opts.lake}`);

@@ -35,7 +35,9 @@ export function registerIngest(program: Command): void {
         await lock.release();
         throw e;
       });
-      const bar = process.stderr.isTTY ? new SingleBar({ format: 'ingesting [{bar}] {value}/{total} files', stream: process.stderr }) : null;
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'ingesting [{bar}] {value}/{total} files', stream: process.stderr })
+        : null;
       bar?.start(files.length, 0);
       const results: Array<{ file: string; outcome?: IngestOutcome; error?: unknown }> = files.map((file) => ({ file }));
       let next = 0;

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OBSERVATION_COLUMNS } from '../../lambdas/schema/columns.ts';
-import { parseFile, parseFileStream } from '../../lambdas/parser/index.ts';
+import { type ParseSummary, parseFile, parseFileStream } from '../../lambdas/parser/index.ts';
 import { CliError } from '../errors.ts';
 import { csvLine, formatTable, ndjsonLine, writeOut, type OutputFormat } from '../format.ts';
 
@@ -23,7 +23,7 @@ export function registerParse(program: Command): void {
         throw new CliError(`${file}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, 2, { cause });
       });
       const options = { file: basename(file), sourceKey: basename(file) };
-      let summary;
+      let summary: ParseSummary;
       if (format === 'table') {
         const result = await parseFile(file, options);
         summary = result.summary;

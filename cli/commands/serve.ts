@@ -37,7 +37,12 @@ export function registerServe(program: Command): void {
         onOutcome: (key, outcome) => {
           if (outcome.status === 'missing') return;
           const i = outcome.ingestion;
-          logger.info('upload processed', { source_key: key, status: i.status, records_written: i.records_written, error_code: i.error_code });
+          logger.info('upload processed', {
+            source_key: key,
+            status: i.status,
+            records_written: i.records_written,
+            error_code: i.error_code,
+          });
         },
       }).catch(async (e: unknown) => {
         await lock.release();

@@ -49,7 +49,10 @@ export function createIngestHandler(deps: HandlerDeps): IngestHandler {
           const parsed = uploadsFromSqsRecord(record);
           if (!parsed.ok) {
             // Redelivering a body we cannot read would fail the same way every time.
-            deps.logger.error('ignoring an SQS message that is not an S3 notification', { messageId: record.messageId, reason: parsed.reason });
+            deps.logger.error('ignoring an SQS message that is not an S3 notification', {
+              messageId: record.messageId,
+              reason: parsed.reason,
+            });
             continue;
           }
           try {

@@ -72,7 +72,13 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     builder.discard();
     // Nothing to write is not a success: a file cut before its first row must be reported and alarmed on.
     const why = summary.warnings[0]?.message ?? 'no section has a row of values';
-    return reject(deps, upload, ingestedAt, new ParseError({ code: 'NO_TABLE', file: upload.key, line: summary.lines, message: `the export holds no values: ${why}` }), summary.dataset);
+    return reject(
+      deps,
+      upload,
+      ingestedAt,
+      new ParseError({ code: 'NO_TABLE', file: upload.key, line: summary.lines, message: `the export holds no values: ${why}` }),
+      summary.dataset,
+    );
   }
   const partitions = await builder.finish();
   const order = {
@@ -170,7 +176,13 @@ async function writePartition(
   return { period: periodString(p.year, p.month), records: p.records, outcome: result.outcome };
 }
 
-async function reject(deps: IngestDeps, upload: UploadRef, ingestedAt: string, e: ParseError, dataset: string | null): Promise<IngestOutcome> {
+async function reject(
+  deps: IngestDeps,
+  upload: UploadRef,
+  ingestedAt: string,
+  e: ParseError,
+  dataset: string | null,
+): Promise<IngestOutcome> {
   const report: RejectionReport = {
     code: e.code,
     file: e.file,

@@ -31,9 +31,7 @@ export function compareUploads(a: UploadOrder, b: UploadOrder): number {
     return compareSequencers(a.sequencer, b.sequencer);
   }
   return (
-    compareStrings(a.eventTime, b.eventTime) ||
-    compareSequencers(a.sequencer, b.sequencer) ||
-    compareStrings(a.sourceKey, b.sourceKey)
+    compareStrings(a.eventTime, b.eventTime) || compareSequencers(a.sequencer, b.sequencer) || compareStrings(a.sourceKey, b.sourceKey)
   );
 }
 

@@ -142,11 +142,7 @@ export class ChunkDecoder {
   private rejectNul(bytes: Uint8Array): void {
     const nul = bytes.indexOf(0);
     if (nul !== -1) {
-      throw new DecodeError(
-        'NOT_TEXT',
-        'a NUL byte: this is a binary file, not a text export',
-        latin1(bytes.subarray(0, nul)),
-      );
+      throw new DecodeError('NOT_TEXT', 'a NUL byte: this is a binary file, not a text export', latin1(bytes.subarray(0, nul)));
     }
   }
 }
@@ -204,7 +200,10 @@ function completeLength(bytes: Uint8Array, encoding: Encoding | null): number {
   if (encoding === 'utf-16le' || encoding === 'utf-16be') {
     const even = n - (n % 2);
     if (even < 2) return even;
-    const last = encoding === 'utf-16le' ? (bytes[even - 2] ?? 0) | ((bytes[even - 1] ?? 0) << 8) : ((bytes[even - 2] ?? 0) << 8) | (bytes[even - 1] ?? 0);
+    const last =
+      encoding === 'utf-16le'
+        ? (bytes[even - 2] ?? 0) | ((bytes[even - 1] ?? 0) << 8)
+        : ((bytes[even - 2] ?? 0) << 8) | (bytes[even - 1] ?? 0);
     return last >= 0xd800 && last <= 0xdbff ? even - 2 : even;
   }
   return n;

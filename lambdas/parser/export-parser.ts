@@ -38,13 +38,7 @@ export interface ParserOptions {
   repeatedSections?: 'error' | 'allow';
 }
 
-export type WarningCode =
-  | 'CUT_OFF'
-  | 'TOTALS_MISMATCH'
-  | 'MAIN_GROUP_MISMATCH'
-  | 'UNKNOWN_REGION'
-  | 'IGNORED_TEXT'
-  | 'TOO_MANY_WARNINGS';
+export type WarningCode = 'CUT_OFF' | 'TOTALS_MISMATCH' | 'MAIN_GROUP_MISMATCH' | 'UNKNOWN_REGION' | 'IGNORED_TEXT' | 'TOO_MANY_WARNINGS';
 
 export interface ParseWarning {
   code: WarningCode;
@@ -169,15 +163,25 @@ export class ExportParser {
   /** Records completed by this chunk. */
   write(chunk: Uint8Array): Observation[] {
     this.bytesSeen += chunk.length;
-    this.feed(this.decode(() => this.decoder.decode(chunk)), false);
+    this.feed(
+      this.decode(() => this.decoder.decode(chunk)),
+      false,
+    );
     return this.flush();
   }
 
   /** Records completed by the end of input; after this, summary() is final. */
   end(): Observation[] {
-    this.feed(this.decode(() => this.decoder.end()), true);
+    this.feed(
+      this.decode(() => this.decoder.end()),
+      true,
+    );
     if (this.decoder.cutCharacter) {
-      this.warn('CUT_OFF', this.lineNo, `the file ends inside a character (an incomplete ${this.decoder.encoding} sequence), which is dropped`);
+      this.warn(
+        'CUT_OFF',
+        this.lineNo,
+        `the file ends inside a character (an incomplete ${this.decoder.encoding} sequence), which is dropped`,
+      );
     }
     this.finish();
     return this.flush();
@@ -279,22 +283,28 @@ export class ExportParser {
     }
     switch (this.state) {
       case 'preamble':
-        return this.onTitle(text);
+        this.onTitle(text);
+        return;
       case 'head':
-        return this.onHeadLine(text, terminated);
+        this.onHeadLine(text, terminated);
+        return;
       case 'rows':
-        return this.onRow(text, terminated);
+        this.onRow(text, terminated);
+        return;
       case 'afterRows':
         if (text.includes('\t') && !text.startsWith('\t')) {
           this.state = 'rows';
-          return this.onRow(text, terminated);
+          this.onRow(text, terminated);
+          return;
         }
         this.warn('IGNORED_TEXT', this.lineNo, `text after section ${this.section?.index ?? '?'} ignored: "${clip(text)}"`);
         return;
       case 'cellHeader':
-        return this.onCellHeader(text, terminated);
+        this.onCellHeader(text, terminated);
+        return;
       case 'cellRows':
-        return this.onCellLine(text, terminated);
+        this.onCellLine(text, terminated);
+        return;
     }
   }
 
@@ -323,14 +333,18 @@ export class ExportParser {
   }
 
   private onHeadLine(text: string, terminated: boolean): void {
-    if (text.startsWith('\t')) return this.onHeaderRow(text, terminated);
+    if (text.startsWith('\t')) {
+      this.onHeaderRow(text, terminated);
+      return;
+    }
     if (text.includes('\t')) {
       this.fail('BAD_HEADER', this.lineNo, 'expected a header row of months (starting with a tab) before the first row');
     }
     const month = monthNumber(text);
     if (month !== null && this.headHasHeading()) {
       this.openSection('cells', []);
-      return this.onCellHeader(text, terminated);
+      this.onCellHeader(text, terminated);
+      return;
     }
     if (this.head.length >= MAX_HEAD_LINES) {
       // The notes block ("Om tabellene") is long and has no header row; only a table section must not be.
@@ -357,11 +371,15 @@ export class ExportParser {
       this.fail('BAD_PERIOD', this.lineNo, 'expected a period line such as "Januar - Desember 2019" before the header row');
     }
     const parsed = parsePeriod(this.head[p] ?? '');
-    if (!parsed || !parsed.ok) {
+    if (!parsed?.ok) {
       this.fail('BAD_PERIOD', this.headLineNos[p] ?? this.lineNo, parsed ? parsed.reason : 'unreadable period');
     }
     const period = parsed.period;
-    const heading = this.head.slice(p + 1).join(' ').replace(/\s+/g, ' ').trim();
+    const heading = this.head
+      .slice(p + 1)
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (heading === '') this.fail('BAD_HEADER', this.lineNo, 'the section has no heading between its period line and header row');
     if (p === 0 && this.sectionCount === 0) {
       // Every section opens with its breakdown line: a period right after the first line means that line was the
@@ -474,7 +492,10 @@ export class ExportParser {
     const tab = text.indexOf('\t');
     const n = section.months.length;
     if (tab === -1) {
-      if (!terminated) return this.cutRow(section, text.trim(), 0);
+      if (!terminated) {
+        this.cutRow(section, text.trim(), 0);
+        return;
+      }
       this.fail('MISSING_CELLS', this.lineNo, `expected a row label and ${n} tab-separated values, found "${clip(text)}"`);
     }
     const label = text.slice(0, tab).trim();
@@ -492,7 +513,10 @@ export class ExportParser {
     for (let i = 0; i < count; i++) {
       const v = parseCell(text, bounds[i], (bounds[i + 1] as number) - 1);
       if (v === null) {
-        if (!terminated && i === count - 1) return this.cutRow(section, label, i, values);
+        if (!terminated && i === count - 1) {
+          this.cutRow(section, label, i, values);
+          return;
+        }
         this.fail(
           'BAD_NUMBER',
           this.lineNo,
@@ -504,12 +528,21 @@ export class ExportParser {
     }
     if (values.length < n) {
       // The cut fell inside this row, so its last number may have lost digits; a lone "*" cannot have.
-      if (!terminated) return this.cutRow(section, label, wholeCells(values), values);
-      this.fail('MISSING_CELLS', this.lineNo, `${values.length} values where the header has ${n} months`, columnOf(text, values.length + 1));
+      if (!terminated) {
+        this.cutRow(section, label, wholeCells(values), values);
+        return;
+      }
+      this.fail(
+        'MISSING_CELLS',
+        this.lineNo,
+        `${values.length} values where the header has ${n} months`,
+        columnOf(text, values.length + 1),
+      );
     }
     if (!terminated && !this.lastValueVouchedFor(section, label, values)) {
       // The file ends right after this row's last number, which may have lost digits ("1" of "1 173").
-      return this.cutRow(section, label, n - 1, values);
+      this.cutRow(section, label, n - 1, values);
+      return;
     }
     this.emitRow(section, label, values);
   }
@@ -561,7 +594,10 @@ export class ExportParser {
     const v = parseCell(text);
     if (v === null) {
       if (this.cellValues.length > 0) {
-        if (!terminated) return this.cutCellRow(section);
+        if (!terminated) {
+          this.cutCellRow(section);
+          return;
+        }
         this.fail(
           'MISSING_CELLS',
           this.lineNo,
@@ -578,7 +614,8 @@ export class ExportParser {
     if (this.labelLines.length === 0) this.fail('MISSING_CELLS', this.lineNo, `a value "${clip(text)}" with no row label`);
     if (!terminated && v !== SUPPRESSED_CELL) {
       // A number at the cut may have lost digits; a lone "*" cannot have.
-      return this.cutCellRow(section);
+      this.cutCellRow(section);
+      return;
     }
     this.cellValues.push(v);
     if (this.cellValues.length === section.months.length) {

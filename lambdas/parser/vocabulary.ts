@@ -71,7 +71,7 @@ export const ALL_GROUPS = 'I alt';
  */
 export function headingGroups(heading: string): Groups {
   const m = /^(.*?),?\s+på tiltak,?\s*(.*)$/iu.exec(heading);
-  if (m && m[1] && m[2]) return { mainGroup: m[1].trim(), measureGroup: sentenceCase(m[2]) };
+  if (m?.[1] && m[2]) return { mainGroup: m[1].trim(), measureGroup: sentenceCase(m[2]) };
   return { mainGroup: ALL_GROUPS, measureGroup: sentenceCase(heading) };
 }
 

@@ -34,9 +34,7 @@ function acknowledgments(root: IConstruct): Acknowledgment[] {
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged finding', () => {
     const report = new AwsSolutionsChecks(app).validateScope(app);
-    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual(
-      [],
-    );
+    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
     expect(report.success).toBe(true);
   });
 
@@ -54,9 +52,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(typeof Reflect.get(checks, 'isAcknowledged')).toBe('function');
     Object.defineProperty(checks, 'isAcknowledged', { value: () => false });
     const findings = new Set(
-      checks
-        .validateScope(app)
-        .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)),
+      checks.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)),
     );
     for (const { path, id } of acknowledgments(app)) {
       const matched = [...findings].some((f) => f.startsWith(`${id} ${path}/`));

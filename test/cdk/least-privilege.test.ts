@@ -170,9 +170,7 @@ describe('bucket policies', () => {
     const policy = policies.find((p) => (p.Properties?.Bucket as { Ref?: string } | undefined)?.Ref === bucketId);
     expect(policy, `bucket policy of ${bucketId}`).toBeDefined();
     const statements = statementsOf(policy?.Properties?.PolicyDocument);
-    const denyPlainHttp = statements.find(
-      (s) => s.effect === 'Deny' && s.conditions.Bool?.['aws:SecureTransport']?.includes('false'),
-    );
+    const denyPlainHttp = statements.find((s) => s.effect === 'Deny' && s.conditions.Bool?.['aws:SecureTransport']?.includes('false'));
     expect(denyPlainHttp?.actions).toEqual(['s3:*']);
     expect(denyPlainHttp?.resources).toEqual([arn, `${arn}/*`]);
     expect(policy?.Properties?.PolicyDocument).toMatchObject({

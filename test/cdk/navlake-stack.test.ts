@@ -87,9 +87,7 @@ describe('storage', () => {
 
   it('expires Athena results', () => {
     const lifecycle = resource(id.results).Properties.LifecycleConfiguration as { Rules: unknown[] };
-    expect(lifecycle.Rules).toContainEqual(
-      expect.objectContaining({ ExpirationInDays: expect.any(Number), Status: 'Enabled' }),
-    );
+    expect(lifecycle.Rules).toContainEqual(expect.objectContaining({ ExpirationInDays: expect.any(Number), Status: 'Enabled' }));
   });
 
   it('logs access to raw, lake and results in the access log bucket', () => {
@@ -147,9 +145,7 @@ describe('ingest pipeline', () => {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: queue }],
         PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
         },
       });
     }
@@ -215,7 +211,7 @@ describe('ingest pipeline', () => {
 describe('Glue tables', () => {
   const tables = Object.values(template.findResources('AWS::Glue::Table'));
   const tableInput = (table: TableDef): Record<string, unknown> => {
-    const found = tables.find((t) => (t.Properties?.TableInput as { Name?: string }).Name === table.name);
+    const found = tables.find((t) => (t.Properties?.TableInput as { Name?: string } | undefined)?.Name === table.name);
     if (found === undefined) throw new Error(`No Glue table ${table.name}`);
     expect(found.Properties?.DatabaseName).toEqual({ Ref: logicalId(stack.query.database) });
     return found.Properties?.TableInput as Record<string, unknown>;
@@ -268,7 +264,7 @@ describe('Glue tables', () => {
     expect(locationTemplate).toBe(`s3://<${id.lake}>/observations/year=\${year}/month=\${month}/`);
     expect(locationTemplate.endsWith('/')).toBe(true);
     // The projected location of a partition is exactly where the handler writes it.
-    const projected = locationTemplate.replace('${year}', '2019').replace('${month}', '01');
+    const projected = locationTemplate.replace(`$${'{year}'}`, '2019').replace(`$${'{month}'}`, '01');
     expect(projected).toBe(`s3://<${id.lake}>/${observationPartitionPrefix(2019, 1)}`);
   });
 
@@ -330,9 +326,7 @@ describe('outputs', () => {
   });
 
   it('give the Athena JDBC URL and ODBC connection string', () => {
-    expect(output('AthenaJdbcUrl')).toBe(
-      'jdbc:athena://Region=<AWS::Region>;WorkGroup=navlake;Catalog=AwsDataCatalog;Schema=navlake',
-    );
+    expect(output('AthenaJdbcUrl')).toBe('jdbc:athena://Region=<AWS::Region>;WorkGroup=navlake;Catalog=AwsDataCatalog;Schema=navlake');
     expect(output('AthenaOdbcConnectionString')).toBe(
       `AwsRegion=<AWS::Region>;Workgroup=navlake;Catalog=AwsDataCatalog;Schema=navlake;S3OutputLocation=s3://<${id.results}>/results/;`,
     );
@@ -378,9 +372,7 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: id.topic }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });

@@ -49,9 +49,7 @@ export function statementsOf(policyDocument: unknown): Statement[] {
       if (!isObject(raw.Condition)) throw new Error(`Bad condition in ${JSON.stringify(raw)}`);
       for (const [operator, keys] of Object.entries(raw.Condition)) {
         if (!isObject(keys)) throw new Error(`Bad condition in ${JSON.stringify(raw)}`);
-        conditions[operator] = Object.fromEntries(
-          Object.entries(keys).map(([key, values]) => [key, toArray(values).map(flatten)]),
-        );
+        conditions[operator] = Object.fromEntries(Object.entries(keys).map(([key, values]) => [key, toArray(values).map(flatten)]));
       }
     }
     return {
@@ -70,9 +68,7 @@ export function roleStatements(template: Template, roleId: string): Statement[] 
   if (role.Properties?.ManagedPolicyArns !== undefined) {
     throw new Error(`Role ${roleId} has managed policies; this evaluator only sees policies in the template`);
   }
-  const inline = toArray(role.Properties?.Policies).flatMap((policy) =>
-    statementsOf(isObject(policy) ? policy.PolicyDocument : undefined),
-  );
+  const inline = toArray(role.Properties?.Policies).flatMap((policy) => statementsOf(isObject(policy) ? policy.PolicyDocument : undefined));
   const attached = Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) => toArray(policy.Properties?.Roles).some((r) => isObject(r) && r.Ref === roleId))
     .flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
@@ -80,12 +76,7 @@ export function roleStatements(template: Template, roleId: string): Statement[] 
 }
 
 /** Whether the statements allow `action` on `resource` (an explicit Deny wins, as in IAM). */
-export function isAllowed(
-  statements: readonly Statement[],
-  action: string,
-  resource: string,
-  context: RequestContext = {},
-): boolean {
+export function isAllowed(statements: readonly Statement[], action: string, resource: string, context: RequestContext = {}): boolean {
   const applies = (s: Statement): boolean =>
     s.actions.some((pattern) => globMatches(pattern, action, true)) &&
     s.resources.some((pattern) => globMatches(pattern, resource, false)) &&

@@ -37,7 +37,13 @@ describe('navlake parse', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(7430);
-    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ region: 'I alt', measure_group: 'Opplæring', value: 14402, source_key: 'nav-tiltak-fylke-2019.txt', ingested_at: null });
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      region: 'I alt',
+      measure_group: 'Opplæring',
+      value: 14402,
+      source_key: 'nav-tiltak-fylke-2019.txt',
+      ingested_at: null,
+    });
     expect(r.stderr).toMatch(/nav-tiltak-fylke-2019\.txt:1042: warning: CUT_OFF/);
     expect(r.stderr).toContain('7430 records (1186 suppressed) from 32 sections');
   });
@@ -45,7 +51,9 @@ describe('navlake parse', () => {
   it('prints CSV with a header row', async () => {
     const r = await navlake(['parse', SEED_FILE, '--format', 'csv']);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('dataset,table_title,breakdown,main_group,measure_group,region,region_code,year,month,period,value,suppressed,source_key,source_vintage,ingested_at');
+    expect(lines[0]).toBe(
+      'dataset,table_title,breakdown,main_group,measure_group,region,region_code,year,month,period,value,suppressed,source_key,source_vintage,ingested_at',
+    );
     expect(lines).toHaveLength(7431);
   });
 
@@ -57,10 +65,15 @@ describe('navlake parse', () => {
 
   it('reports bad input in one line with file and line, exit 2, no stack trace', async () => {
     const bad = join(work, 'bad-number.txt');
-    await writeFile(bad, 'Tittel\n\nFylke og tiltaksgruppe\n\nJanuar - Mars 2020\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t1\t2x\t3\n');
+    await writeFile(
+      bad,
+      'Tittel\n\nFylke og tiltaksgruppe\n\nJanuar - Mars 2020\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t1\t2x\t3\n',
+    );
     const r = await navlake(['parse', bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('navlake: bad-number.txt:10: BAD_NUMBER: expected a whole number or "*" in Februar for "I alt opplæring", found "2x" (column 19)\n');
+    expect(r.stderr).toBe(
+      'navlake: bad-number.txt:10: BAD_NUMBER: expected a whole number or "*" in Februar for "I alt opplæring", found "2x" (column 19)\n',
+    );
     expect(r.stdout).toBe('');
   });
 
@@ -80,14 +93,23 @@ describe('navlake ingest and query', () => {
     await copyFile(SEED_FILE, copy);
     const r = await navlake(['ingest', SEED_FILE, bad, copy, '--lake', lake, '--concurrency', '2']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('✓ ' + SEED_FILE + ': accepted, 7430 records');
+    expect(r.stdout).toContain(`✓ ${SEED_FILE}: accepted, 7430 records`);
     expect(r.stdout).toContain(`✗ ${bad}: rejected: not-an-export.txt:1: NO_TABLE`);
     expect(r.stdout).toMatch(/✓ .*nav 2019 kopi æøå\.txt: accepted/);
     expect(r.stderr).toContain('1 of 3 files not ingested');
     // The copy is the same vintage and replaced the months: still one set of rows.
     expect(await countRows(lake)).toBe(7430);
-    const ingestions = await navlake(['query', 'SELECT source_key, status FROM ingestions ORDER BY source_key', '--lake', lake, '--format', 'csv']);
-    expect(ingestions.stdout).toBe('source_key,status\nnav 2019 kopi æøå.txt,accepted\nnav-tiltak-fylke-2019.txt,accepted\nnot-an-export.txt,rejected\n');
+    const ingestions = await navlake([
+      'query',
+      'SELECT source_key, status FROM ingestions ORDER BY source_key',
+      '--lake',
+      lake,
+      '--format',
+      'csv',
+    ]);
+    expect(ingestions.stdout).toBe(
+      'source_key,status\nnav 2019 kopi æøå.txt,accepted\nnav-tiltak-fylke-2019.txt,accepted\nnot-an-export.txt,rejected\n',
+    );
     // The database file BI tools open holds the same views.
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const db = await DuckDBInstance.create(join(lake, 'navlake.duckdb'), { access_mode: 'READ_ONLY' });
@@ -100,7 +122,8 @@ describe('navlake ingest and query', () => {
 
   it('prints query results as table, CSV and one JSON array, and DuckDB errors with exit 1', async () => {
     const lake = join(work, 'lake-ingest');
-    const sql = "SELECT region, value FROM observations WHERE year = 2019 AND month = 1 AND main_group = 'I alt' AND measure_group = 'Opplæring' AND region IN ('I alt', 'Østfold') ORDER BY region";
+    const sql =
+      "SELECT region, value FROM observations WHERE year = 2019 AND month = 1 AND main_group = 'I alt' AND measure_group = 'Opplæring' AND region IN ('I alt', 'Østfold') ORDER BY region";
     const json = await navlake(['query', sql, '--lake', lake, '--format', 'json']);
     expect(JSON.parse(json.stdout)).toEqual([
       { region: 'I alt', value: 14402 },
@@ -129,9 +152,20 @@ describe('navlake serve', () => {
       expect(serve.output()).toContain('aws --endpoint-url');
       expect(serve.output()).toContain('bound to 127.0.0.1 only');
       const s3 = localS3Client(endpoint as string);
-      await s3.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'uploads/2019 export.txt', Body: await import('node:fs/promises').then((f) => f.readFile(SEED_FILE)) }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL_RAW_BUCKET,
+          Key: 'uploads/2019 export.txt',
+          Body: await import('node:fs/promises').then((f) => f.readFile(SEED_FILE)),
+        }),
+      );
       s3.destroy();
-      expect(await until(() => countRows(lake), (n) => n === 7430)).toBe(7430);
+      expect(
+        await until(
+          () => countRows(lake),
+          (n) => n === 7430,
+        ),
+      ).toBe(7430);
       // A second ingest process on the same lake would race the server's handler: it is refused.
       const other = await navlake(['ingest', SEED_FILE, '--lake', lake]);
       expect(other.code).toBe(2);
@@ -145,7 +179,13 @@ describe('navlake serve', () => {
     const lake = join(work, 'lake-restart');
     // Prepare: the raw object lands, but the process that received it stops before processing it.
     const bare = await startLocalS3({ lakeDir: lake, port: 0, silent: true });
-    await bare.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: 'late.txt', Body: await import('node:fs/promises').then((f) => f.readFile(SEED_FILE)) }));
+    await bare.client.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_RAW_BUCKET,
+        Key: 'late.txt',
+        Body: await import('node:fs/promises').then((f) => f.readFile(SEED_FILE)),
+      }),
+    );
     await bare.close();
     expect(await countRows(lake)).toBe(0);
     // Act: serve starts on the same lake.
@@ -153,7 +193,12 @@ describe('navlake serve', () => {
     try {
       await serve.waitFor(/local S3 endpoint/);
       // Assess
-      expect(await until(() => countRows(lake), (n) => n === 7430)).toBe(7430);
+      expect(
+        await until(
+          () => countRows(lake),
+          (n) => n === 7430,
+        ),
+      ).toBe(7430);
     } finally {
       await serve.stop('SIGTERM');
     }

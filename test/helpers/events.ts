@@ -51,7 +51,12 @@ export function nextEventTime(): string {
 }
 
 /** PUTs `body` to the raw bucket and returns what S3's notification of that PUT names. */
-export async function putRaw(client: S3Client, key: string, body: string | Uint8Array, bucket = LOCAL_RAW_BUCKET): Promise<ObjectRef & { size: number; eTag: string }> {
+export async function putRaw(
+  client: S3Client,
+  key: string,
+  body: string | Uint8Array,
+  bucket = LOCAL_RAW_BUCKET,
+): Promise<ObjectRef & { size: number; eTag: string }> {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const put = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
   return {
@@ -148,8 +153,14 @@ export function notificationMessage(records: S3EventRecord | S3EventRecord[], op
 
 /** The same message delivered again: same id and body, a new receipt handle, a higher receive count. */
 export function redelivered(record: SQSRecord): SQSRecord {
-  const again = sqsRecord(record.body, { messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) + 1 });
-  return { ...again, attributes: { ...again.attributes, ApproximateFirstReceiveTimestamp: record.attributes.ApproximateFirstReceiveTimestamp } };
+  const again = sqsRecord(record.body, {
+    messageId: record.messageId,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount) + 1,
+  });
+  return {
+    ...again,
+    attributes: { ...again.attributes, ApproximateFirstReceiveTimestamp: record.attributes.ApproximateFirstReceiveTimestamp },
+  };
 }
 
 export function sqsEvent(...records: SQSRecord[]): SQSEvent {
@@ -191,7 +202,9 @@ export function exportText(e: SmallExport): string {
   const total = months.map((_, i) => rows.reduce((s, [, v]) => s + (typeof v[i] === 'number' ? (v[i] as number) : 0), 0));
   const cell = (v: number | '*'): string => (v === '*' ? '*' : String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ' '));
   const period =
-    e.firstMonth === e.lastMonth ? `${monthName(e.firstMonth)} ${e.year}` : `${monthName(e.firstMonth)} - ${monthName(e.lastMonth)} ${e.year}`;
+    e.firstMonth === e.lastMonth
+      ? `${monthName(e.firstMonth)} ${e.year}`
+      : `${monthName(e.firstMonth)} - ${monthName(e.lastMonth)} ${e.year}`;
   const title = e.title ?? SEED_TITLE;
   return [
     title,
@@ -222,7 +235,12 @@ export function seedUpTo(lastMonth: number): string {
     .split('\n')
     .map((line) => {
       if (line === 'Januar - Desember 2019') return `Januar - ${monthName(lastMonth)} 2019`;
-      return line.includes('\t') ? line.split('\t').slice(0, lastMonth + 1).join('\t') : line;
+      return line.includes('\t')
+        ? line
+            .split('\t')
+            .slice(0, lastMonth + 1)
+            .join('\t')
+        : line;
     })
     .join('\n');
 }
@@ -371,7 +389,9 @@ export async function partitionRows(lakeDir: string, key: string): Promise<Array
 export async function lakeSnapshot(lakeDir: string, prefix: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const key of await lakeKeys(lakeDir, prefix)) {
-    out[key] = createHash('sha256').update(await readLakeObject(lakeDir, key)).digest('hex');
+    out[key] = createHash('sha256')
+      .update(await readLakeObject(lakeDir, key))
+      .digest('hex');
   }
   return out;
 }

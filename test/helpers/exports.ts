@@ -108,7 +108,10 @@ const serialized = new WeakMap<object, string>();
  */
 export function expectSame<T extends object>(actual: T, expected: T, context?: unknown): void {
   let want = serialized.get(expected);
-  if (want === undefined) serialized.set(expected, (want = JSON.stringify(expected)));
+  if (want === undefined) {
+    want = JSON.stringify(expected);
+    serialized.set(expected, want);
+  }
   if (JSON.stringify(actual) !== want) expect({ context, value: actual }).toEqual({ context, value: expected });
 }
 
@@ -299,7 +302,10 @@ export function renderExport(spec: ExportSpec): string {
     const first = spec.sections[0];
     lines.push(spec.title, '', 'Om tabellene', '', first?.periodLine ?? '', '');
     lines.push('"Om statistikken - Arbeidssøkere" finner du på nav.no ved å følge lenken under relatert informasjon.', '');
-    lines.push('I henhold til Statistikklovens § 2-6 har NAV valgt å erstatte verdier i celler hvor tallene er mindre enn 4 med spesialtegn «*».', '');
+    lines.push(
+      'I henhold til Statistikklovens § 2-6 har NAV valgt å erstatte verdier i celler hvor tallene er mindre enn 4 med spesialtegn «*».',
+      '',
+    );
     lines.push('', '');
   }
   spec.sections.forEach((s, i) => {
@@ -376,8 +382,7 @@ export function countySection(o: CountySectionOptions): SectionSpec {
   labels.forEach((c, r) => {
     const sami = SAMI_NAMES[c.name] === undefined ? null : (o.sami?.(c.name) ?? null);
     const samiForm = SAMI_NAMES[c.name] ?? '';
-    const label =
-      sami === null ? c.name : `${c.name} - ${samiForm.slice(0, sami.length)}`.trimEnd() + ' '.repeat(sami.trailingSpaces);
+    const label = sami === null ? c.name : `${c.name} - ${samiForm.slice(0, sami.length)}`.trimEnd() + ' '.repeat(sami.trailingSpaces);
     const values = Array.from({ length: months }, (_, m) => {
       const v = o.values[r]?.[m];
       return v === undefined ? 0 : v;

@@ -189,7 +189,10 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
     void (async () => {
       const invocation = String(req.headers['amz-sdk-invocation-id'] ?? `anonymous-${requests.length}`);
       let position = positions.get(invocation);
-      if (position === undefined) positions.set(invocation, (position = positions.size + 1));
+      if (position === undefined) {
+        position = positions.size + 1;
+        positions.set(invocation, position);
+      }
       const attempt = Number(/attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1] ?? 1);
       const path = req.url ?? '/';
       const seen = { seq: requests.length + 1, position, attempt, method: req.method ?? 'GET', path, key: keyOf(path) };
@@ -227,7 +230,9 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
     get preconditionFailures() {
       return preconditionFailures;
     },
-    plan: (p) => void (plan = p),
+    plan: (p) => {
+      plan = p;
+    },
     resetPositions: () => {
       requests.length = 0;
       positions.clear();

@@ -45,7 +45,13 @@ async function etagOf(rig: IngestRig, key: string): Promise<string | undefined> 
 async function writeInterloper(rig: IngestRig, key: string, order: UploadOrder): Promise<{ etag: string; body: Buffer }> {
   const body = gzipSync('{"interloper":true}\n');
   const put = await rig.s3.client.send(
-    new PutObjectCommand({ Bucket: LOCAL_LAKE_BUCKET, Key: key, Body: body, ContentType: 'application/gzip', Metadata: toMetadata(order, 1) }),
+    new PutObjectCommand({
+      Bucket: LOCAL_LAKE_BUCKET,
+      Key: key,
+      Body: body,
+      ContentType: 'application/gzip',
+      Metadata: toMetadata(order, 1),
+    }),
   );
   return { etag: put.ETag ?? '', body };
 }
@@ -99,14 +105,22 @@ describe('conditional partition writes', () => {
     // An older upload of the same vintage slips in between our read and our write.
     let interloper: { etag: string } | undefined;
     loseFirstRace(rig, MARCH, preconditionFailed(), async () => {
-      interloper = await writeInterloper(rig, MARCH, { vintage: '2019-03', sourceKey: 'uploads/other.txt', eventTime: first.eventTime, sequencer: '' });
+      interloper = await writeInterloper(rig, MARCH, {
+        vintage: '2019-03',
+        sourceKey: 'uploads/other.txt',
+        eventTime: first.eventTime,
+        sequencer: '',
+      });
     });
 
     // Act
     const result = await rig.handler(s3Event(s3Record(second)));
 
     // Assess
-    expect(result.outcomes[0]).toMatchObject({ status: 'accepted', ingestion: { partitions: [{ period: '2019-03', outcome: 'written' }] } });
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'accepted',
+      ingestion: { partitions: [{ period: '2019-03', outcome: 'written' }] },
+    });
     const sent = onKey(rig, MARCH);
     expect(sent.map((r) => r.command)).toEqual(['HeadObjectCommand', 'PutObjectCommand', 'HeadObjectCommand', 'PutObjectCommand']);
     expect(sent[1]!.headers['if-match']).toBe(firstEtag);
@@ -123,7 +137,12 @@ describe('conditional partition writes', () => {
     const upload = await putRaw(rig.s3.client, 'uploads/a.txt', march(1));
     let interloper: { body: Buffer } | undefined;
     loseFirstRace(rig, MARCH, preconditionFailed(), async () => {
-      interloper = await writeInterloper(rig, MARCH, { vintage: '2019-12', sourceKey: 'uploads/2019.txt', eventTime: upload.eventTime, sequencer: '' });
+      interloper = await writeInterloper(rig, MARCH, {
+        vintage: '2019-12',
+        sourceKey: 'uploads/2019.txt',
+        eventTime: upload.eventTime,
+        sequencer: '',
+      });
     });
 
     // Act

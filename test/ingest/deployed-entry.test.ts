@@ -61,7 +61,13 @@ describe('metrics', () => {
       publishStoredMetrics: () => void published++,
     };
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const handler = createIngestHandler({ s3: localS3Client(s3.endpoint), lakeBucket: LOCAL_LAKE_BUCKET, maxUploadBytes: 1 << 20, logger: quiet, metrics });
+    const handler = createIngestHandler({
+      s3: localS3Client(s3.endpoint),
+      lakeBucket: LOCAL_LAKE_BUCKET,
+      maxUploadBytes: 1 << 20,
+      logger: quiet,
+      metrics,
+    });
     const good = await putRaw(s3.client, 'good.txt', seedText());
     const bad = await putRaw(s3.client, 'bad.txt', '<!DOCTYPE html><title>502</title>\n');
     // Act

@@ -38,7 +38,9 @@ describe('duplicates', () => {
     // Assess
     expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
     expect(await lakeKeys(rig.lakeDir, 'observations/')).toEqual(SEED_PARTITIONS);
-    expect(await queryLake(rig, 'SELECT count(*) AS n, count(DISTINCT source_key) AS keys FROM observations')).toEqual([{ n: 7430, keys: 1 }]);
+    expect(await queryLake(rig, 'SELECT count(*) AS n, count(DISTINCT source_key) AS keys FROM observations')).toEqual([
+      { n: 7430, keys: 1 },
+    ]);
     expect(await partitionHolders(rig)).toEqual(new Set([elsewhere.key]));
     // Three uploads, three ingestion records, each writing every month.
     const records = await ingestionRecords(rig);
@@ -79,7 +81,9 @@ describe('duplicates', () => {
     // Prepare
     const rig = await startIngestRig();
     const text = seedText();
-    const uploads = await Promise.all(Array.from({ length: 20 }, (_, i) => putRaw(rig.s3.client, `uploads/copy ${String(i).padStart(2, '0')}.txt`, text)));
+    const uploads = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => putRaw(rig.s3.client, `uploads/copy ${String(i).padStart(2, '0')}.txt`, text)),
+    );
     const latest = uploads.reduce((a, b) => (b.eventTime > a.eventTime ? b : a));
 
     // Act: twenty invocations at once, as twenty Lambdas would run

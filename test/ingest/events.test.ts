@@ -17,7 +17,15 @@ import {
 } from '../helpers/events.ts';
 
 function ref(key: string, extra: Partial<ObjectRef> = {}): ObjectRef {
-  return { bucket: 'navlake-raw', key, size: 40479, eTag: '9b2cf535f27731c974343645a3985328', sequencer: nextSequencer(), eventTime: nextEventTime(), ...extra };
+  return {
+    bucket: 'navlake-raw',
+    key,
+    size: 40479,
+    eTag: '9b2cf535f27731c974343645a3985328',
+    sequencer: nextSequencer(),
+    eventTime: nextEventTime(),
+    ...extra,
+  };
 }
 
 describe('decodeS3Key', () => {
@@ -85,7 +93,10 @@ describe('uploads from SQS messages', () => {
     const a = ref('uploads/a b+c.txt');
     const message = notificationMessage(s3Record(a));
 
-    expect(uploadsFromSqsRecord(message)).toEqual({ ok: true, uploads: [expect.objectContaining({ key: 'uploads/a b+c.txt', sequencer: a.sequencer })] });
+    expect(uploadsFromSqsRecord(message)).toEqual({
+      ok: true,
+      uploads: [expect.objectContaining({ key: 'uploads/a b+c.txt', sequencer: a.sequencer })],
+    });
     expect(message.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
   });
 

@@ -1,6 +1,6 @@
 // What the handler does with bad, oversized, vanished and unreadable uploads, and with failures along the way:
 // rejections are permanent outcomes with a report (never retried), transient failures are reported per SQS message.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runLocalQuery } from '../../cli/local-query.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, type RejectionReport } from '../../lambdas/ingest/ingest-upload.ts';
@@ -69,7 +69,14 @@ describe('a bad file', () => {
     // The title was read before the error, so the record names the dataset.
     const rejected = (await ingestionRecords(rig)).filter((i) => i.status === 'rejected');
     expect(rejected).toEqual([
-      expect.objectContaining({ source_key: bad.key, dataset: SEED_DATASET, error_code: 'BAD_NUMBER', error_line: 1018, records_written: 0, partitions: [] }),
+      expect.objectContaining({
+        source_key: bad.key,
+        dataset: SEED_DATASET,
+        error_code: 'BAD_NUMBER',
+        error_line: 1018,
+        records_written: 0,
+        partitions: [],
+      }),
     ]);
     expect((await lakeKeys(rig.lakeDir, 'ingestions/')).every((k) => k.startsWith(`ingestions/${SEED_DATASET}/`))).toBe(true);
   });
@@ -195,7 +202,9 @@ describe('transient failures in an SQS batch', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: failing.messageId }] });
     expect((await ingestionRecords(rig)).map((i) => i.source_key).sort()).toEqual([a.key, d.key]);
     expect(await lakeKeys(rig.lakeDir, 'rejected/')).toEqual([]);
-    expect(rig.logs).toContainEqual(expect.objectContaining({ level: 'error', extra: expect.objectContaining({ messageId: failing.messageId }) }));
+    expect(rig.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', extra: expect.objectContaining({ messageId: failing.messageId }) }),
+    );
 
     // Act: SQS redelivers only that message
     heal();
@@ -216,7 +225,7 @@ describe('transient failures in an SQS batch', () => {
     const message = notificationMessage(s3Record(upload));
     let failures = 0;
     const heal = rig.inject((r) => {
-      if (r.command !== 'PutObjectCommand' || r.input.Key !== 'observations/year=2019/month=07/' + `${SEED_DATASET}.ndjson.gz`) return undefined;
+      if (r.command !== 'PutObjectCommand' || r.input.Key !== `observations/year=2019/month=07/${SEED_DATASET}.ndjson.gz`) return undefined;
       failures++;
       return s3Error('InternalError', 500, 'We encountered an internal error. Please try again.');
     });
@@ -244,7 +253,9 @@ describe('messages and records that are not uploads', () => {
     const removed: ObjectRef = { bucket: 'navlake-raw', key: 'uploads/gone.txt', sequencer: nextSequencer(), eventTime: nextEventTime() };
 
     // Act
-    const viaSqs = await rig.handler(sqsEvent(sqsRecord(s3TestEventBody()), notificationMessage(s3Record(removed, 'ObjectRemoved:Delete'))));
+    const viaSqs = await rig.handler(
+      sqsEvent(sqsRecord(s3TestEventBody()), notificationMessage(s3Record(removed, 'ObjectRemoved:Delete'))),
+    );
     const direct = await rig.handler(s3Event(s3Record(removed, 'ObjectRemoved:DeleteMarkerCreated')));
     const directTest = await rig.handler(JSON.parse(s3TestEventBody()) as Parameters<typeof rig.handler>[0]);
 
@@ -277,7 +288,14 @@ describe('messages and records that are not uploads', () => {
   it('an upload deleted before it was read is reported missing and not retried', async () => {
     // Prepare
     const rig = await startIngestRig();
-    const gone: ObjectRef = { bucket: 'navlake-raw', key: 'uploads/gone.txt', size: 100, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: nextSequencer(), eventTime: nextEventTime() };
+    const gone: ObjectRef = {
+      bucket: 'navlake-raw',
+      key: 'uploads/gone.txt',
+      size: 100,
+      eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+      sequencer: nextSequencer(),
+      eventTime: nextEventTime(),
+    };
 
     // Act
     const viaSqs = await deliverSqs(rig, gone);

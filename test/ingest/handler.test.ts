@@ -47,18 +47,29 @@ describe('the seed export through S3 -> SQS -> the handler', () => {
       expect(rows).toHaveLength(perMonth.get(month)!);
       for (const row of rows) {
         expect(Object.keys(row)).toEqual(DATA_COLUMNS);
-        expect(row).toMatchObject({ dataset: SEED_DATASET, period: `2019-${String(month).padStart(2, '0')}`, source_key: upload.key, source_vintage: '2019-12' });
+        expect(row).toMatchObject({
+          dataset: SEED_DATASET,
+          period: `2019-${String(month).padStart(2, '0')}`,
+          source_key: upload.key,
+          source_vintage: '2019-12',
+        });
       }
     }
-    expect(await queryLake(rig, 'SELECT count(*) AS n, count(*) FILTER (suppressed) AS suppressed, count(DISTINCT month) AS months FROM observations')).toEqual([
-      { n: 7430, suppressed: 1186, months: 12 },
-    ]);
-    expect(await queryLake(rig, "SELECT value FROM observations WHERE month = 1 AND region = 'Østfold' AND measure_group = 'Opplæring' AND main_group = 'I alt'")).toEqual([
-      { value: 858 },
-    ]);
+    expect(
+      await queryLake(
+        rig,
+        'SELECT count(*) AS n, count(*) FILTER (suppressed) AS suppressed, count(DISTINCT month) AS months FROM observations',
+      ),
+    ).toEqual([{ n: 7430, suppressed: 1186, months: 12 }]);
+    expect(
+      await queryLake(
+        rig,
+        "SELECT value FROM observations WHERE month = 1 AND region = 'Østfold' AND measure_group = 'Opplæring' AND main_group = 'I alt'",
+      ),
+    ).toEqual([{ value: 858 }]);
   });
 
-  it('records the vintage and upload order (event time, sequencer) in each partition\'s metadata', async () => {
+  it("records the vintage and upload order (event time, sequencer) in each partition's metadata", async () => {
     // Prepare
     const rig = await startIngestRig();
     const upload = await putRaw(rig.s3.client, 'uploads/nav tiltak æøå.txt', seedText());
@@ -164,8 +175,11 @@ describe('ingestion records', () => {
       { source_key: empty.key, status: 'rejected', records: 0, records_written: 0, error_code: 'EMPTY_FILE', rows_in_lake: 0 },
       { source_key: older.key, status: 'superseded', records: 1857, records_written: 0, error_code: null, rows_in_lake: 0 },
     ]);
-    expect(await queryLake(rig, `SELECT source_sequencer, event_time, len(partitions) AS months FROM ingestions WHERE source_key = '${seed.key}'`)).toEqual([
-      { source_sequencer: seed.sequencer, event_time: seed.eventTime, months: 12 },
-    ]);
+    expect(
+      await queryLake(
+        rig,
+        `SELECT source_sequencer, event_time, len(partitions) AS months FROM ingestions WHERE source_key = '${seed.key}'`,
+      ),
+    ).toEqual([{ source_sequencer: seed.sequencer, event_time: seed.eventTime, months: 12 }]);
   });
 });

@@ -55,6 +55,10 @@ describe('upload keys', () => {
       [key, 'rejected'],
     ]);
     expect(await lakeKeys(rig.lakeDir, 'rejected/')).toEqual([`rejected/${key}.json`]);
-    expect(await readLakeJson<RejectionReport>(rig.lakeDir, `rejected/${key}.json`)).toMatchObject({ code: 'NO_TABLE', file: key, source_key: key });
+    expect(await readLakeJson<RejectionReport>(rig.lakeDir, `rejected/${key}.json`)).toMatchObject({
+      code: 'NO_TABLE',
+      file: key,
+      source_key: key,
+    });
   });
 });

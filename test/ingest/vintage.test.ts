@@ -37,7 +37,12 @@ describe('latest vintage wins per (dataset, year, month)', () => {
 
     // Assess
     expect(response.outcomes[0]).toMatchObject({ status: 'accepted', ingestion: { records_written: 7430 } });
-    expect(await queryLake(rig, "SELECT month, value FROM observations WHERE region = 'Østfold' AND measure_group = 'Opplæring' AND main_group = 'I alt' AND month <= 2 ORDER BY month")).toEqual([
+    expect(
+      await queryLake(
+        rig,
+        "SELECT month, value FROM observations WHERE region = 'Østfold' AND measure_group = 'Opplæring' AND main_group = 'I alt' AND month <= 2 ORDER BY month",
+      ),
+    ).toEqual([
       { month: 1, value: 859 },
       { month: 2, value: 999 },
     ]);
@@ -109,7 +114,9 @@ describe('latest vintage wins per (dataset, year, month)', () => {
     await deliverSqs(rig, newer);
 
     // Assess
-    expect(await queryLake(rig, 'SELECT source_vintage, count(*) AS n FROM observations GROUP BY ALL')).toEqual([{ source_vintage: '2019-12', n: 7430 }]);
+    expect(await queryLake(rig, 'SELECT source_vintage, count(*) AS n FROM observations GROUP BY ALL')).toEqual([
+      { source_vintage: '2019-12', n: 7430 },
+    ]);
     expect(await partitionHolders(rig)).toEqual(new Set([newer.key]));
   });
 
@@ -120,7 +127,10 @@ describe('latest vintage wins per (dataset, year, month)', () => {
     const olderText = exportText({ year: 2019, firstMonth: 1, lastMonth: 3, rows: [['Oslo', [400, 401, 402]]] });
     const lakes: IngestRig[] = [];
     const outcomes = [];
-    for (const order of [['newer', 'older'], ['older', 'newer']] as const) {
+    for (const order of [
+      ['newer', 'older'],
+      ['older', 'newer'],
+    ] as const) {
       const rig = await startIngestRig({ now });
       const refs = {
         newer: await putRaw(rig.s3.client, 'uploads/mars-april.txt', newerText),
@@ -147,7 +157,9 @@ describe('latest vintage wins per (dataset, year, month)', () => {
     });
     // Older first: the newer one replaces March.
     expect(outcomes[3]).toMatchObject({ status: 'accepted', ingestion: { partitions: [{ outcome: 'written' }, { outcome: 'written' }] } });
-    expect(await queryLake(lakes[0]!, "SELECT month, value, source_vintage FROM observations WHERE region = 'Oslo' ORDER BY month")).toEqual([
+    expect(
+      await queryLake(lakes[0]!, "SELECT month, value, source_vintage FROM observations WHERE region = 'Oslo' ORDER BY month"),
+    ).toEqual([
       { month: 1, value: 400, source_vintage: '2019-03' },
       { month: 2, value: 401, source_vintage: '2019-03' },
       { month: 3, value: 500, source_vintage: '2019-04' },
@@ -155,17 +167,34 @@ describe('latest vintage wins per (dataset, year, month)', () => {
     ]);
     const [a, b] = lakes as [IngestRig, IngestRig];
     expect(await lakeKeys(a.lakeDir, 'observations/')).toEqual(await lakeKeys(b.lakeDir, 'observations/'));
-    for (const key of await lakeKeys(a.lakeDir, 'observations/')) expect(await partitionText(a.lakeDir, key)).toBe(await partitionText(b.lakeDir, key));
+    for (const key of await lakeKeys(a.lakeDir, 'observations/'))
+      expect(await partitionText(a.lakeDir, key)).toBe(await partitionText(b.lakeDir, key));
   });
 
   it('for one vintage the later upload wins even when its event is processed first (event time, then sequencer)', async () => {
     // Prepare
     const rig = await startIngestRig();
-    const earlier = await putRaw(rig.s3.client, 'uploads/a.txt', exportText({ year: 2019, firstMonth: 12, lastMonth: 12, rows: [['Oslo', [1]]] }));
-    const later = await putRaw(rig.s3.client, 'uploads/b.txt', exportText({ year: 2019, firstMonth: 12, lastMonth: 12, rows: [['Oslo', [2]]] }));
+    const earlier = await putRaw(
+      rig.s3.client,
+      'uploads/a.txt',
+      exportText({ year: 2019, firstMonth: 12, lastMonth: 12, rows: [['Oslo', [1]]] }),
+    );
+    const later = await putRaw(
+      rig.s3.client,
+      'uploads/b.txt',
+      exportText({ year: 2019, firstMonth: 12, lastMonth: 12, rows: [['Oslo', [2]]] }),
+    );
     // Two uploads of one key: one object, two events whose sequencers order them.
-    const sameKeyFirst = await putRaw(rig.s3.client, 'uploads/c.txt', exportText({ year: 2020, firstMonth: 1, lastMonth: 1, rows: [['Oslo', [3]]] }));
-    const sameKeySecond = await putRaw(rig.s3.client, 'uploads/c.txt', exportText({ year: 2020, firstMonth: 1, lastMonth: 1, rows: [['Oslo', [4]]] }));
+    const sameKeyFirst = await putRaw(
+      rig.s3.client,
+      'uploads/c.txt',
+      exportText({ year: 2020, firstMonth: 1, lastMonth: 1, rows: [['Oslo', [3]]] }),
+    );
+    const sameKeySecond = await putRaw(
+      rig.s3.client,
+      'uploads/c.txt',
+      exportText({ year: 2020, firstMonth: 1, lastMonth: 1, rows: [['Oslo', [4]]] }),
+    );
     // For one key S3's sequencer orders the events, whatever their times say.
     const swapped = { ...sameKeySecond, eventTime: new Date(Date.parse(sameKeyFirst.eventTime) - 60_000).toISOString() };
 

@@ -174,7 +174,8 @@ describe('each code in other shapes and encodings', () => {
   });
 
   it('NO_TABLE: an export whose title line is missing (the breakdown would become the dataset)', () => {
-    const text = 'Fylke og tiltaksgruppe\n\nJanuar - Mars 2019\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t3\t3\t3\nOslo\t3\t3\t3\n';
+    const text =
+      'Fylke og tiltaksgruppe\n\nJanuar - Mars 2019\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t3\t3\t3\nOslo\t3\t3\t3\n';
     const e = parseError(Buffer.from(text), 'untitled.txt');
     expect(e).toMatchObject({ code: 'NO_TABLE', file: 'untitled.txt', line: 1 });
     expect(e.message).toContain('untitled.txt:1: NO_TABLE: the export has no title line');

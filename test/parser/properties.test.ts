@@ -336,7 +336,7 @@ describe('truncation of the seed', () => {
   });
 
   it('at the end of the text of every fifth line (a last line without its line break)', () => {
-    seed.breaks.forEach((b, i) => i % 5 === 0 && checkPrefix(seed, b));
+    for (const [i, b] of seed.breaks.entries()) if (i % 5 === 0) checkPrefix(seed, b);
   });
 
   it('at a spread of positions inside lines', () => {
@@ -379,7 +379,12 @@ describe('truncation of the seed', () => {
     const r = ok(checkPrefix(seed, at));
     expect(r.records.at(-1)).toMatchObject({ region: 'Oslo', month: 11, value: 2933 });
     expect(r.summary.warnings).toEqual([
-      expect.objectContaining({ code: 'CUT_OFF', line: 31, section: 1, message: expect.stringContaining('the row "Oslo": 11 of 12 values read') }),
+      expect.objectContaining({
+        code: 'CUT_OFF',
+        line: 31,
+        section: 1,
+        message: expect.stringContaining('the row "Oslo": 11 of 12 values read'),
+      }),
     ]);
   });
 
@@ -408,7 +413,7 @@ describe('truncation of the seed', () => {
 
   it('a cut inside a character drops it and warns, in UTF-8 and UTF-16', () => {
     const text = seed.bytes.toString('utf8');
-    const at = Buffer.byteLength(text.slice(0, text.indexOf('\nØstfold\t3')) + '\nØ') - 1;
+    const at = Buffer.byteLength(`${text.slice(0, text.indexOf('\nØstfold\t3'))}\nØ`) - 1;
     const r = ok(checkPrefix(seed, at));
     expect(r.records).toHaveLength(21 * 12 + 12);
     // Then the cut is between rows: section 2 has only its "I alt" row.

@@ -74,7 +74,7 @@ describe('the 2019 seed export', () => {
     });
   });
 
-  it('names every section\'s main and measure group', () => {
+  it("names every section's main and measure group", () => {
     const sections = [...new Set(records.map((r) => `${r.main_group} / ${r.measure_group}`))];
     expect(sections).toEqual([
       ...MEASURES.map((m) => `I alt / ${m}`),
@@ -119,9 +119,7 @@ describe('the 2019 seed export', () => {
       ['I alt', 1, null, true],
       ['Østfold', 1, null, true],
     ]);
-    expect(result.summary.warnings).toEqual([
-      expect.objectContaining({ code: 'CUT_OFF', section: 32, line: 1042 }),
-    ]);
+    expect(result.summary.warnings).toEqual([expect.objectContaining({ code: 'CUT_OFF', section: 32, line: 1042 })]);
     const message = result.summary.warnings[0]?.message ?? '';
     expect(message).toContain('Andre på tiltak, jobbskaping og egenetablering');
     expect(message).toContain('Februar–Desember 2019 missing');

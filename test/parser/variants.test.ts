@@ -96,7 +96,7 @@ describe('the seed re-encoded', () => {
     { name: 'U+202F separators in UTF-16BE with CR', encoding: 'utf-16be', separator: '\u202f', eol: '\r', detected: 'utf-16be' },
   ];
 
-  it.each(VARIANTS)('$name gives the seed\'s records and summary', (v) => {
+  it.each(VARIANTS)("$name gives the seed's records and summary", (v) => {
     // Prepare
     let text = seedText;
     if (v.separator) text = withThousandsSeparator(text, v.separator);
@@ -366,7 +366,7 @@ describe('encoding detection', () => {
 });
 
 describe('data warnings', () => {
-  it('UNKNOWN_REGION: once per name and year, on the row\'s line, with a null region_code', () => {
+  it("UNKNOWN_REGION: once per name and year, on the row's line, with a null region_code", () => {
     // Prepare
     const sections = ['Opplæring', 'Avklaringstiltak'].map((group) =>
       section(2019, [1, 2], 'I alt', group, { extraRows: ['Øvrige områder', 'Ukjent'] }),

@@ -15,7 +15,16 @@ import { observationLine } from '../../lambdas/lake/observation-file.ts';
 import type { UploadOrder } from '../../lambdas/lake/upload-order.ts';
 import { parseBytes } from '../../lambdas/parser/index.ts';
 import type { Ingestion } from '../../lambdas/schema/columns.ts';
-import { exportText, notificationMessage, partitionKey, putRaw, redelivered, s3Record, sqsEvent, type ObjectRef } from '../helpers/events.ts';
+import {
+  exportText,
+  notificationMessage,
+  partitionKey,
+  putRaw,
+  redelivered,
+  s3Record,
+  sqsEvent,
+  type ObjectRef,
+} from '../helpers/events.ts';
 import { lakeState, withoutTimes, type Row } from '../helpers/lake-state.ts';
 import { startTestS3 } from '../helpers/local-s3.ts';
 
@@ -30,7 +39,11 @@ interface Upload {
 /** Five uploads of one dataset; which of them are made, and in which order, is up to each run. */
 const POOL: Upload[] = [
   { name: 'Q1', key: 'uploads/tiltak 2019.txt', text: generateExport({ seed: 21, years: [2019], sectionsPerYear: 2, lastYearMonths: 3 }) },
-  { name: 'H1', key: 'uploads/tiltak januar-juni 2019.txt', text: generateExport({ seed: 22, years: [2019], sectionsPerYear: 2, lastYearMonths: 6 }) },
+  {
+    name: 'H1',
+    key: 'uploads/tiltak januar-juni 2019.txt',
+    text: generateExport({ seed: 22, years: [2019], sectionsPerYear: 2, lastYearMonths: 6 }),
+  },
   { name: 'year', key: 'uploads/tiltak hele 2019.txt', text: generateExport({ seed: 23, years: [2019], sectionsPerYear: 2 }) },
   // A same-vintage correction of the last quarter only.
   { name: 'Q4 fix', key: 'uploads/rettelse Q4 2019.txt', text: exportText({ year: 2019, firstMonth: 10, lastMonth: 12 }) },
@@ -149,7 +162,9 @@ async function run(s: Scenario): Promise<void> {
     expect(state.rejected).toEqual({});
     // One ingestion record per upload however often it was delivered; the uploads holding a month were accepted.
     const ingestions = Object.values(state.ingestions) as unknown as Ingestion[];
-    expect(ingestions.map((i) => `${i.source_key} ${i.source_sequencer}`).sort()).toEqual(refs.map((r) => `${r.key} ${r.sequencer}`).sort());
+    expect(ingestions.map((i) => `${i.source_key} ${i.source_sequencer}`).sort()).toEqual(
+      refs.map((r) => `${r.key} ${r.sequencer}`).sort(),
+    );
     refs.forEach((ref, i) => {
       const record = ingestions.find((r) => r.source_sequencer === ref.sequencer)!;
       const parsed = PARSED.get(s.uploads[i]!)!;

@@ -150,7 +150,10 @@ async function expectEveryMonthWhole(lake: FaultLake, context: string): Promise<
     if (!whole.some((p) => JSON.stringify(p) === JSON.stringify(partition))) tally.torn++;
     expect(whole, `${context}: ${key}`).toContainEqual(partition);
   }
-  expect(Object.keys(state.observations).every((k) => MONTHS.includes(k)), context).toBe(true);
+  expect(
+    Object.keys(state.observations).every((k) => MONTHS.includes(k)),
+    context,
+  ).toBe(true);
   for (const [key, record] of Object.entries(state.ingestions)) {
     expect([beforeState.ingestions[key], cleanState.ingestions[key]], `${context}: ${key}`).toContainEqual(record);
   }
@@ -169,15 +172,25 @@ interface Kind {
   aws?: boolean;
 }
 
-const once = (position: number, action: FaultAction): FaultPlan => (r) => (r.position === position && r.attempt === 1 ? action : undefined);
-const always = (position: number, action: FaultAction): FaultPlan => (r) => (r.position === position ? action : undefined);
+const once =
+  (position: number, action: FaultAction): FaultPlan =>
+  (r) =>
+    r.position === position && r.attempt === 1 ? action : undefined;
+const always =
+  (position: number, action: FaultAction): FaultPlan =>
+  (r) =>
+    r.position === position ? action : undefined;
 
 const KINDS: Kind[] = [
   { name: '503 SlowDown once', plan: (n) => once(n, { kind: 'slowdown' }), absorbed: true },
   { name: 'delayed 50-200 ms', plan: (n) => once(n, { kind: 'delay', ms: 50 + ((n * 37) % 151) }), absorbed: true },
   { name: 'cut before it reaches S3, once', plan: (n) => once(n, { kind: 'reset-before' }), absorbed: true },
   { name: 'cut after S3 did it, once', plan: (n) => once(n, { kind: 'reset-after' }), absorbed: true, aws: true },
-  { name: '500 InternalError on every attempt', plan: (n) => always(n, { kind: 'error', status: 500, code: 'InternalError' }), absorbed: false },
+  {
+    name: '500 InternalError on every attempt',
+    plan: (n) => always(n, { kind: 'error', status: 500, code: 'InternalError' }),
+    absorbed: false,
+  },
   { name: 'cut after S3 did it, on every attempt', plan: (n) => always(n, { kind: 'reset-after' }), absorbed: false, aws: true },
 ];
 
@@ -214,7 +227,10 @@ async function sweepCase(kind: Kind, n: number, mode: Mode): Promise<void> {
     // Assess: the fault happened, and the outcome is the one expected of its kind
     const faulted = lake.proxy.requests.filter((r) => r.fault !== 'pass');
     expect(faulted.length, context).toBeGreaterThan(0);
-    expect(faulted.every((r) => r.position === n), context).toBe(true);
+    expect(
+      faulted.every((r) => r.position === n),
+      context,
+    ).toBe(true);
     tally.faults += lake.proxy.injected - injectedBefore;
     expect(response, context).toEqual({ batchItemFailures: kind.absorbed ? [] : [{ itemIdentifier: first.messageId }] });
     await expectEveryMonthWhole(lake, `${context}, after the faulty delivery`);
@@ -315,9 +331,7 @@ describe('a crash between two partition writes', () => {
       expect(MONTHS).toContain(written);
       expect(between.observations[written]).toEqual(cleanState.observations[written]);
       for (const key of MONTHS.filter((k) => k !== written)) expect(betweenBytes[key], key).toBe(before[key]);
-      expect(Object.keys(between.observations).sort()).toEqual(
-        [...new Set([...Object.keys(beforeState.observations), written])].sort(),
-      );
+      expect(Object.keys(between.observations).sort()).toEqual([...new Set([...Object.keys(beforeState.observations), written])].sort());
       // No ingestion record for the newer upload yet: it is written last.
       expect(between.ingestions).toEqual(beforeState.ingestions);
 
@@ -337,7 +351,9 @@ describe('a crash between two partition writes', () => {
     const lake = await faultLake();
     try {
       const seed = await putRaw(lake.s3.client, 'uploads/2019.txt', seedText());
-      lake.proxy.plan((r) => (r.method === 'PUT' && r.key === partitionKey(2019, 2) ? { kind: 'error', status: 403, code: 'AccessDenied' } : undefined));
+      lake.proxy.plan((r) =>
+        r.method === 'PUT' && r.key === partitionKey(2019, 2) ? { kind: 'error', status: 403, code: 'AccessDenied' } : undefined,
+      );
       const first = message(seed);
 
       // Act

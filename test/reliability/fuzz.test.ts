@@ -82,7 +82,10 @@ function expectError(ending: Ending, codes: string[]): ParseError {
 }
 
 afterAll(() => {
-  const codes = [...tally.codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+  const codes = [...tally.codes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
   console.log(
     `fuzz: ${tally.inputs} inputs parsed, 0 crashes (${tally.withRecords} gave records, ${tally.withWarnings} with warnings; typed errors: ${codes}); ` +
       `${tally.files} fuzzed files through the handler (${tally.accepted} accepted, ${tally.rejected} rejected with a report), none half-written`,
@@ -99,14 +102,32 @@ const cell = fc.oneof(
   fc.string({ maxLength: 6 }),
 );
 const label = fc.oneof(
-  fc.constantFrom('I alt', 'I alt opplæring', 'Østfold', 'Oslo - Oslove', 'Trøndelag - Trööndelage', 'Ukjent', 'Øvrige områder', 'Viken', 'Atlantis', ''),
+  fc.constantFrom(
+    'I alt',
+    'I alt opplæring',
+    'Østfold',
+    'Oslo - Oslove',
+    'Trøndelag - Trööndelage',
+    'Ukjent',
+    'Øvrige områder',
+    'Viken',
+    'Atlantis',
+    '',
+  ),
   fc.string({ maxLength: 12 }),
 );
 const month = fc.constantFrom(...MONTH_NAMES, ...MONTH_NAMES.map((m) => m.toLowerCase()), 'Jan', 'Smarch', '');
 const year = fc.oneof(fc.integer({ min: 1985, max: 2105 }), fc.constantFrom(0, 99999));
 const line = fc.oneof(
   fc.constantFrom(SEED_TITLE, 'Arbeidssøkere på tiltak. Fylke og tiltaksgruppe. Tidsserie måned', 'Om tabellene', '<!DOCTYPE html>', ''),
-  fc.constantFrom('Fylke og tiltaksgruppe', 'Fylke, hovedgrupper og tiltaksgrupper', 'Opplæring', 'Nedsatt arbeidsevne, på tiltak,', 'opplæring', 'Arbeidssøkere på tiltak, lønnstilskudd'),
+  fc.constantFrom(
+    'Fylke og tiltaksgruppe',
+    'Fylke, hovedgrupper og tiltaksgrupper',
+    'Opplæring',
+    'Nedsatt arbeidsevne, på tiltak,',
+    'opplæring',
+    'Arbeidssøkere på tiltak, lønnstilskudd',
+  ),
   fc.tuple(month, month, year).map(([a, b, y]) => `${a} - ${b} ${y}`),
   fc.tuple(month, year).map(([m, y]) => `${m} ${y}`),
   fc.array(month, { maxLength: 14 }).map((ms) => `\t${ms.join('\t')}`),
@@ -137,7 +158,15 @@ const exportLike = fc
 /** Valid exports with lines replaced, inserted or removed: most of the file parses, the damage is somewhere inside. */
 const VALID_BASES = [
   exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }),
-  exportText({ year: 2024, firstMonth: 7, lastMonth: 12, rows: [['Akershus', [1, 2, 3, 4, 5, '*']], ['Troms - Romsa - Tromssa', [9, 8, 7, 6, 5, 4]]] }),
+  exportText({
+    year: 2024,
+    firstMonth: 7,
+    lastMonth: 12,
+    rows: [
+      ['Akershus', [1, 2, 3, 4, 5, '*']],
+      ['Troms - Romsa - Tromssa', [9, 8, 7, 6, 5, 4]],
+    ],
+  }),
   generateExportWithSummary({ seed: 5, years: [2020, 2021], sectionsPerYear: 3, lastYearMonths: 5, cutOffTail: true }).text,
 ];
 const nearValid = fc
@@ -236,7 +265,9 @@ describe('the parser on hostile input', () => {
     // Act
     let error: unknown;
     try {
-      parser.write(Buffer.from(`${SEED_TITLE}\n\nFylke og tiltaksgruppe\n\nJanuar - Mars 2019\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nOslo\t`));
+      parser.write(
+        Buffer.from(`${SEED_TITLE}\n\nFylke og tiltaksgruppe\n\nJanuar - Mars 2019\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nOslo\t`),
+      );
       for (let i = 0; i < 16 * 1024; i++) {
         fed += chunk.length;
         parser.write(chunk);
@@ -270,7 +301,10 @@ describe('the parser on hostile input', () => {
   });
 
   it('a header of a million months is a BAD_HEADER or LINE_TOO_LONG', () => {
-    const text = exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }).replace('\tJanuar\tFebruar\tMars', '\tJanuar\tFebruar\tMars'.repeat(333_334));
+    const text = exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }).replace(
+      '\tJanuar\tFebruar\tMars',
+      '\tJanuar\tFebruar\tMars'.repeat(333_334),
+    );
     expectError(parseEnding(Buffer.from(text)), ['LINE_TOO_LONG']);
     expectError(parseEnding(Buffer.from(text), { maxLineLength: 8 * 1024 * 1024 }), ['BAD_HEADER', 'TOO_MANY_CELLS']);
   });
@@ -280,7 +314,11 @@ describe('the parser on hostile input', () => {
     const lines = exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }).split('\n');
     const headingAt = lines.indexOf('Opplæring');
     const rowAt = lines.findIndex((l) => l.startsWith('Østfold\t'));
-    const deepHeading = [...lines.slice(0, headingAt), ...Array<string>(800).fill('Nedsatt arbeidsevne, på tiltak, opplæring og'), ...lines.slice(headingAt)];
+    const deepHeading = [
+      ...lines.slice(0, headingAt),
+      ...Array<string>(800).fill('Nedsatt arbeidsevne, på tiltak, opplæring og'),
+      ...lines.slice(headingAt),
+    ];
     const spacedHeading = [...lines.slice(0, headingAt), ...Array<string>(800).fill('opplæring\n'), ...lines.slice(headingAt)];
     const deepLabel = [...lines.slice(0, rowAt), ...Array<string>(800).fill('Østfold og'), ...lines.slice(rowAt)];
 
@@ -300,11 +338,15 @@ describe('the parser on hostile input', () => {
     const { text, summary: generated } = generateExportWithSummary({ seed: 3, years });
     const bytes = Buffer.from(text, 'utf8');
     const chunks = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
-    const repeated = Buffer.from(Array.from({ length: 3000 }, () => exportText({ year: 2019, firstMonth: 1, lastMonth: 3 })).join('\n\n\n'));
+    const repeated = Buffer.from(
+      Array.from({ length: 3000 }, () => exportText({ year: 2019, firstMonth: 1, lastMonth: 3 })).join('\n\n\n'),
+    );
 
     // Act: counted, not kept
     let records = 0;
-    const summary = await parseChunks(chunks, { file: 'fuzz.txt' }, (batch) => void (records += batch.length));
+    const summary = await parseChunks(chunks, { file: 'fuzz.txt' }, (batch) => {
+      records += batch.length;
+    });
     const copies = parseEnding(repeated);
 
     // Assess
@@ -333,16 +375,33 @@ function noise(seed: number, length: number): Buffer {
 
 const FILES: Array<[name: string, body: () => Buffer]> = [
   ['random bytes.bin', () => noise(1, 64 * 1024)],
-  ['seed with flipped bytes.txt', () => mutate(SEED, [5000, 20_000, 60_000, 90_000].map((at, i) => ({ at, kind: 'flip', byte: [0x09, 0x00, 0x2a, 0xff][i]!, length: 1 })))],
+  [
+    'seed with flipped bytes.txt',
+    () =>
+      mutate(
+        SEED,
+        [5000, 20_000, 60_000, 90_000].map((at, i) => ({ at, kind: 'flip', byte: [0x09, 0x00, 0x2a, 0xff][i]!, length: 1 })),
+      ),
+  ],
   ['seed with a cell made longer.txt', () => Buffer.from(seedText().replace('Oslo\t', 'Oslo\t9'), 'utf8')],
   ['seed with a hole.txt', () => mutate(SEED, [{ at: 40_000, kind: 'delete', byte: 0, length: 3000 }])],
   ['seed cut mid-line.txt', () => SEED.subarray(0, 51_234)],
   ['one 10 MB line.txt', () => Buffer.alloc(10 * 1024 * 1024, 'x')],
   ['a million cells.txt', () => Buffer.from(withOsloRow(`Oslo${'\t1'.repeat(1_000_000)}`), 'utf8')],
-  ['deep heading.txt', () => Buffer.from(exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }).replace('\nOpplæring\n', `\n${'Opplæring og\n'.repeat(500)}Opplæring\n`), 'utf8')],
+  [
+    'deep heading.txt',
+    () =>
+      Buffer.from(
+        exportText({ year: 2019, firstMonth: 1, lastMonth: 3 }).replace('\nOpplæring\n', `\n${'Opplæring og\n'.repeat(500)}Opplæring\n`),
+        'utf8',
+      ),
+  ],
   ['utf-16 noise.txt', () => Buffer.concat([Buffer.from([0xff, 0xfe]), noise(2, 20_000)])],
   ['nul in a row.txt', () => Buffer.from(withOsloRow('Oslo\t1\u00002\t3\t4'), 'utf8')],
-  ['three thousand copies of a section.txt', () => Buffer.from(Array.from({ length: 3000 }, () => exportText({ year: 2019, firstMonth: 1, lastMonth: 3 })).join('\n\n\n'))],
+  [
+    'three thousand copies of a section.txt',
+    () => Buffer.from(Array.from({ length: 3000 }, () => exportText({ year: 2019, firstMonth: 1, lastMonth: 3 })).join('\n\n\n')),
+  ],
 ];
 
 describe('fuzzed files through the handler', () => {
@@ -379,7 +438,9 @@ describe('fuzzed files through the handler', () => {
           rows += (await partitionRows(rig.lakeDir, partition)).length;
         }
         expect(rows, name).toBe(record!.records_written);
-        expect(record!.records_written, name).toBe(record!.partitions.filter((p) => p.outcome === 'written').reduce((n, p) => n + p.records, 0));
+        expect(record!.records_written, name).toBe(
+          record!.partitions.filter((p) => p.outcome === 'written').reduce((n, p) => n + p.records, 0),
+        );
         tally.accepted++;
       }
       tally.files++;

@@ -47,7 +47,10 @@ describe('twenty concurrent uploads of one dataset with bad files among them', (
     // Assess
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('4 of 24 files not ingested');
-    const count = await runLocalQuery(lake, 'SELECT count(*) AS n, count(DISTINCT (main_group, measure_group, region, period)) AS distinct_values FROM observations');
+    const count = await runLocalQuery(
+      lake,
+      'SELECT count(*) AS n, count(DISTINCT (main_group, measure_group, region, period)) AS distinct_values FROM observations',
+    );
     expect(count.rows).toEqual([{ n: 7430, distinct_values: 7430 }]);
     const statuses = await runLocalQuery(lake, 'SELECT status, count(*) AS n FROM ingestions GROUP BY status ORDER BY status');
     const byStatus = Object.fromEntries(statuses.rows.map((r) => [r.status, r.n]));
@@ -64,7 +67,9 @@ describe('twenty concurrent uploads of one dataset with bad files among them', (
     expect(Number(winner?.value) - 14402).toBe(Number(/export-(\d+)/.exec(String(winner?.source_key))?.[1]));
     const reports = await readdir(join(lakeBucketDir(lake), 'rejected'));
     expect(reports.filter((f) => f.endsWith('.json._S3rver_object')).sort()).toEqual(
-      Object.keys(bad).map((n) => `${n}.json._S3rver_object`).sort(),
+      Object.keys(bad)
+        .map((n) => `${n}.json._S3rver_object`)
+        .sort(),
     );
   });
 });

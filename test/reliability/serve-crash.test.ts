@@ -46,7 +46,9 @@ async function fingerprint(lakeDir: string): Promise<Fingerprint> {
                              ORDER BY breakdown, main_group, measure_group, region)) AS digest
        FROM observations GROUP BY ALL ORDER BY ALL`,
     ),
-    ingestions: await q('SELECT source_key, status, source_vintage, records, records_written, error_code FROM ingestions ORDER BY source_key'),
+    ingestions: await q(
+      'SELECT source_key, status, source_vintage, records, records_written, error_code FROM ingestions ORDER BY source_key',
+    ),
     duplicates: await q(
       `SELECT dataset, breakdown, main_group, measure_group, region, period, count(*) AS n FROM observations
        GROUP BY ALL HAVING count(*) > 1 LIMIT 5`,
@@ -203,15 +205,26 @@ describe('navlake serve killed with SIGKILL mid-ingest and started again', () =>
       // Assess: nothing lost, nothing twice, nothing left pending
       expect(await markers(pendingDir(lakeDir))).toEqual([]);
       expect((await markers(processedDir(lakeDir))).sort()).toEqual(
-        [processedMarker(lakeDir, BIG_KEY, bigBytes), processedMarker(lakeDir, SEED_KEY, seedBytes)].map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
+        [processedMarker(lakeDir, BIG_KEY, bigBytes), processedMarker(lakeDir, SEED_KEY, seedBytes)]
+          .map((f) => f.slice(f.lastIndexOf('/') + 1))
+          .sort(),
       );
       expect(second.bg.output()).not.toMatch(/failed/);
       const lake = await fingerprint(lakeDir);
       expect(lake.duplicates).toEqual([]);
-      expect(lake.ingestions).toEqual([
-        { source_key: SEED_KEY, status: 'accepted', source_vintage: '2019-12', records: 7430, records_written: 7430, error_code: null },
-        { source_key: BIG_KEY, status: 'accepted', source_vintage: '2005-12', records: BIG.summary.records, records_written: BIG.summary.records, error_code: null },
-      ].sort((a, b) => (a.source_key < b.source_key ? -1 : 1)));
+      expect(lake.ingestions).toEqual(
+        [
+          { source_key: SEED_KEY, status: 'accepted', source_vintage: '2019-12', records: 7430, records_written: 7430, error_code: null },
+          {
+            source_key: BIG_KEY,
+            status: 'accepted',
+            source_vintage: '2005-12',
+            records: BIG.summary.records,
+            records_written: BIG.summary.records,
+            error_code: null,
+          },
+        ].sort((a, b) => (a.source_key < b.source_key ? -1 : 1)),
+      );
       expect(lake.partitions).toHaveLength(BIG_MONTHS + 12);
       expect(lake.partitions).toEqual(clean.partitions);
       expect(lake.ingestions).toEqual(clean.ingestions);

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -6,6 +6,13 @@ import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.
 import { acknowledgeObjectWildcards } from './nag.ts';
 import { ATHENA_CATALOG_NAME, ATHENA_WORKGROUP_NAME, GLUE_DATABASE_NAME, type QueryLayer } from './query-layer.ts';
 import { ATHENA_RESULTS_PREFIX } from './storage.ts';
+
+/**
+ * Athena list actions that have no resource type: IAM only evaluates them against `*`. The JDBC 3.x and ODBC 2.x
+ * drivers and QuickSight call them to fill their catalog and workgroup pickers (compare AWSQuicksightAthenaAccess);
+ * without them a BI tool cannot even show the navlake catalog. They reveal names and engine versions, no data.
+ */
+export const ACCOUNT_WIDE_LIST_ACTIONS = ['athena:ListDataCatalogs', 'athena:ListWorkGroups', 'athena:ListEngineVersions'] as const;
 
 /** Lake prefixes behind the Glue tables; a BI reader sees these and nothing else of the lake (not `rejected/`). */
 export const BI_READ_PREFIXES = [OBSERVATIONS_TABLE.prefix, INGESTIONS_TABLE.prefix] as const;
@@ -68,6 +75,14 @@ export class BiAccess extends Construct {
           resources: [queryLayer.dataCatalogArn],
         }),
         new PolicyStatement({
+          sid: 'ListCatalogsAndWorkgroups',
+          effect: Effect.ALLOW,
+          actions: [...ACCOUNT_WIDE_LIST_ACTIONS],
+          resources: ['*'],
+        }),
+        new PolicyStatement({
+          // Glue filters GetDatabases and GetTables down to the databases and tables granted here, so a driver listing
+          // schemas or tables (directly in Glue, as the JDBC/ODBC drivers do for AwsDataCatalog) sees navlake only.
           sid: 'ReadTableDefinitions',
           effect: Effect.ALLOW,
           actions: [
@@ -114,6 +129,12 @@ export class BiAccess extends Construct {
           resources: [lakeBucket.bucketArn, athenaResultsBucket.bucketArn],
         }),
       ],
+    });
+    Validations.of(this.readerPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'athena:ListDataCatalogs, ListWorkGroups and ListEngineVersions have no resource type, so IAM evaluates them ' +
+        'against * only; BI drivers call them to list catalogs and workgroups. They return names, not data.',
     });
     acknowledgeObjectWildcards(
       this.readerPolicy,

@@ -6,8 +6,14 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import {
+  type Bucket,
+  type BucketNotificationDestinationConfig,
+  BucketNotificationDestinationType,
+  EventType,
+  type IBucketNotificationDestination,
+  type IBucketRef,
+} from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REJECTED_PREFIX } from '../lambdas/lake/layout.ts';
@@ -28,6 +34,15 @@ export const INGEST_TIMEOUT = Duration.seconds(300);
  * takes half of it; partial batch responses stay on so the handler's contract is the same at any batch size.
  */
 export const INGEST_BATCH_SIZE = 1;
+/**
+ * Ingest invocations running at once by default. A bulk upload of hundreds of exports then queues up instead of taking
+ * the account's Lambda concurrency (1,000 by default, shared by every function) from other functions; five parse a
+ * typical export each in seconds, so a year of monthly uploads still clears in about a minute. Unlike reserved
+ * concurrency, the limit makes the poller wait rather than throttle, so messages do not age into the dead-letter queue.
+ */
+export const DEFAULT_INGEST_MAX_CONCURRENCY = 5;
+/** Lambda's range for an SQS event source's maximum concurrency. */
+const MAX_CONCURRENCY_RANGE = [2, 1000] as const;
 
 // Shared with the handler, so the alarm watches the metrics it really emits.
 export { INGEST_SERVICE_NAME, METRICS_NAMESPACE } from '../lambdas/ingest/settings.ts';
@@ -45,6 +60,8 @@ const LOG_RETENTION = RetentionDays.THREE_MONTHS;
 
 /** Lake prefixes the ingest function writes. */
 export const LAKE_WRITE_PREFIXES = [OBSERVATIONS_TABLE.prefix, INGESTIONS_TABLE.prefix, REJECTED_PREFIX] as const;
+/** Lake prefixes it reads: partition objects, merged with each upload and written back. The rest it only writes. */
+export const LAKE_READ_PREFIXES = [OBSERVATIONS_TABLE.prefix] as const;
 
 const HANDLER_ENTRY = fileURLToPath(new URL('../lambdas/ingest/handler.ts', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
@@ -55,6 +72,8 @@ const REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require
 export interface IngestPipelineProps {
   readonly rawBucket: Bucket;
   readonly lakeBucket: Bucket;
+  /** Ingest invocations running at once; default DEFAULT_INGEST_MAX_CONCURRENCY. */
+  readonly maxConcurrency?: number;
 }
 
 /** Raw bucket ObjectCreated -> SQS queue (with dead-letter queue) -> ingest function -> lake bucket. */
@@ -66,7 +85,11 @@ export class IngestPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestPipelineProps) {
     super(scope, id);
-    const { rawBucket, lakeBucket } = props;
+    const { rawBucket, lakeBucket, maxConcurrency = DEFAULT_INGEST_MAX_CONCURRENCY } = props;
+    const [minConcurrency, maxAllowed] = MAX_CONCURRENCY_RANGE;
+    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < minConcurrency || maxConcurrency > maxAllowed) {
+      throw new Error(`ingest maxConcurrency must be a whole number from ${minConcurrency} to ${maxAllowed}; got ${maxConcurrency}`);
+    }
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...encryptedQueue(),
@@ -82,7 +105,7 @@ export class IngestPipeline extends Construct {
 
     // A queue between S3 and the function: uploads survive throttling and failures, and a poison file ends up in
     // the dead-letter queue instead of being retried forever.
-    rawBucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.queue));
+    rawBucket.addEventNotification(EventType.OBJECT_CREATED, new QueueFromOwnBucket(this.queue));
     acknowledgeNotificationHandler(this);
 
     const logGroup = new LogGroup(this, 'Logs', {
@@ -110,9 +133,17 @@ export class IngestPipeline extends Construct {
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'ReadWriteLakePrefixes',
+        sid: 'ReadPartitions',
         effect: Effect.ALLOW,
-        actions: ['s3:GetObject', 's3:PutObject'],
+        actions: ['s3:GetObject'],
+        resources: LAKE_READ_PREFIXES.map((prefix) => lakeBucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'WriteLakePrefixes',
+        effect: Effect.ALLOW,
+        actions: ['s3:PutObject'],
         resources: LAKE_WRITE_PREFIXES.map((prefix) => lakeBucket.arnForObjects(`${prefix}*`)),
       }),
     );
@@ -174,7 +205,9 @@ export class IngestPipeline extends Construct {
       },
     });
 
-    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true }));
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true, maxConcurrency }),
+    );
   }
 
   /** Uploads the handler rejected (the `FilesRejected` metric it emits). */
@@ -187,6 +220,32 @@ export class IngestPipeline extends Construct {
       period: Duration.minutes(5),
       ...options,
     });
+  }
+}
+
+/**
+ * The queue as the raw bucket's notification target. CDK's SqsDestination lets S3 send on behalf of the bucket ARN
+ * only (`aws:SourceArn`); bucket ARNs carry no account, so `aws:SourceAccount` is added to pin the sender to a bucket
+ * of this account (a bucket name freed by deletion can be taken by anyone).
+ */
+class QueueFromOwnBucket implements IBucketNotificationDestination {
+  private readonly queue: Queue;
+
+  constructor(queue: Queue) {
+    this.queue = queue;
+  }
+
+  bind(_scope: Construct, bucket: IBucketRef): BucketNotificationDestinationConfig {
+    this.queue.grantSendMessages(
+      new ServicePrincipal('s3.amazonaws.com', {
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketRef.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
+        },
+      }),
+    );
+    // S3 checks that it may send to the queue when the notification is set, so the policy must exist first.
+    return { arn: this.queue.queueArn, type: BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };
   }
 }
 

@@ -2,7 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.ts';
 import { BiAccess } from './bi-access.ts';
-import { IngestPipeline } from './ingest-pipeline.ts';
+import { DEFAULT_INGEST_MAX_CONCURRENCY, IngestPipeline } from './ingest-pipeline.ts';
+import { DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR } from './partition-projection.ts';
 import { DEFAULT_BYTES_SCANNED_CUTOFF, QueryLayer } from './query-layer.ts';
 import { Storage } from './storage.ts';
 
@@ -15,12 +16,22 @@ const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
 };
 
+export interface NavlakeStackProps extends StackProps {
+  /** Ingest invocations running at once (SQS maximum concurrency, 2-1000). Default 5; context `ingestMaxConcurrency`. */
+  readonly ingestMaxConcurrency?: number;
+  /** First year Athena looks for in observations. Default 2015; context `projectionFirstYear`. */
+  readonly projectionFirstYear?: number;
+  /** Last year Athena looks for in observations. Default 2035; context `projectionLastYear`. */
+  readonly projectionLastYear?: number;
+}
+
 /**
  * Uploads land in the raw bucket, an S3 notification queues them, the ingest function parses them into the lake,
  * Glue and Athena make the lake queryable, BI tools connect with a reader policy, and alarms call a person when an
  * upload needs one.
  *
- * Context: `bytesScannedCutoff` (bytes per Athena query, default 1 GiB), `alarmEmail` (subscribed to the alarms).
+ * Context: `bytesScannedCutoff` (bytes per Athena query, default 1 GiB), `alarmEmail` (subscribed to the alarms), and
+ * `ingestMaxConcurrency`, `projectionFirstYear`, `projectionLastYear` when the matching prop is not given.
  */
 export class NavlakeStack extends Stack {
   readonly storage: Storage;
@@ -29,10 +40,11 @@ export class NavlakeStack extends Stack {
   readonly bi: BiAccess;
   readonly alarms: Alarms;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: NavlakeStackProps = {}) {
+    const { ingestMaxConcurrency, projectionFirstYear, projectionLastYear, ...stackProps } = props;
     super(scope, id, {
       description: 'navlake: NAV monthly statistics exports as an SQL-ready data lake (S3, Lambda, Glue, Athena)',
-      ...props,
+      ...stackProps,
     });
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
 
@@ -41,12 +53,15 @@ export class NavlakeStack extends Stack {
     this.ingest = new IngestPipeline(this, 'Ingest', {
       rawBucket: this.storage.rawBucket,
       lakeBucket: this.storage.lakeBucket,
+      maxConcurrency: ingestMaxConcurrency ?? integerContext(this, 'ingestMaxConcurrency') ?? DEFAULT_INGEST_MAX_CONCURRENCY,
     });
 
     this.query = new QueryLayer(this, 'Query', {
       lakeBucket: this.storage.lakeBucket,
       athenaResultsBucket: this.storage.athenaResultsBucket,
       bytesScannedCutoff: bytesScannedCutoff(this),
+      firstYear: projectionFirstYear ?? integerContext(this, 'projectionFirstYear') ?? DEFAULT_FIRST_YEAR,
+      lastYear: projectionLastYear ?? integerContext(this, 'projectionLastYear') ?? DEFAULT_LAST_YEAR,
     });
 
     this.bi = new BiAccess(this, 'BiAccess', {
@@ -92,6 +107,17 @@ function bytesScannedCutoff(scope: Construct): number {
   const bytes = typeof value === 'string' ? Number(value.trim()) : value;
   if (typeof bytes !== 'number') throw new Error(`Context bytesScannedCutoff must be a number; got ${JSON.stringify(value)}`);
   return bytes;
+}
+
+/** A whole-number context value; `-c name=...` on the command line arrives as a string. */
+function integerContext(scope: Construct, name: string): number | undefined {
+  const value: unknown = scope.node.tryGetContext(name);
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'string' && /^\s*-?[0-9]+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+    throw new Error(`Context ${name} must be a whole number; got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 function alarmEmail(scope: Construct): string | undefined {

@@ -13,6 +13,7 @@ import {
   type ColumnDef,
   type TableDef,
 } from '../lambdas/schema/columns.ts';
+import { type IntegerProjection, observationsProjection } from './partition-projection.ts';
 import { ATHENA_RESULTS_PREFIX } from './storage.ts';
 
 export const GLUE_DATABASE_NAME = 'navlake';
@@ -29,29 +30,15 @@ export const JSON_SERDE = 'org.apache.hive.hcatalog.data.JsonSerDe';
 const TEXT_INPUT_FORMAT = 'org.apache.hadoop.mapred.TextInputFormat';
 const TEXT_OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 
-interface IntegerProjection {
-  readonly range: readonly [number, number];
-  /** Zero-padded width of the value in the object path. */
-  readonly digits?: number;
-}
-
-/**
- * How Athena enumerates each partition key, so that a new month is queryable the moment its object exists (no
- * crawler, no MSCK REPAIR). Keyed by partition column: a partition key added to the schema without an entry here
- * fails the synth.
- */
-export const PARTITION_PROJECTION: Readonly<Record<string, IntegerProjection>> = {
-  // The years the parser accepts as plausible (lambdas/parser/vocabulary.ts).
-  year: { range: [1990, 2100] },
-  // lambdas/lake/layout.ts writes `month=01` ... `month=12`.
-  month: { range: [1, 12], digits: 2 },
-};
-
 export interface QueryLayerProps {
   readonly lakeBucket: Bucket;
   readonly athenaResultsBucket: Bucket;
   /** Per-query limit of the workgroup, in bytes. */
   readonly bytesScannedCutoff: number;
+  /** First year Athena looks for in observations (partition projection); default DEFAULT_FIRST_YEAR. */
+  readonly firstYear?: number;
+  /** Last year Athena looks for in observations; default DEFAULT_LAST_YEAR. */
+  readonly lastYear?: number;
 }
 
 /** Glue catalog (database `navlake`, tables generated from the schema module) and the Athena workgroup `navlake`. */
@@ -60,6 +47,11 @@ export class QueryLayer extends Construct {
   readonly observationsTable: CfnTable;
   readonly ingestionsTable: CfnTable;
   readonly workGroup: CfnWorkGroup;
+  /**
+   * How Athena enumerates each partition key of observations, so that a new month is queryable the moment its object
+   * exists (no crawler, no MSCK REPAIR).
+   */
+  readonly projection: Readonly<Record<string, IntegerProjection>>;
   /** `s3://<results bucket>/results/`. */
   readonly resultsLocation: string;
 
@@ -83,13 +75,14 @@ export class QueryLayer extends Construct {
       databaseInput: { name: GLUE_DATABASE_NAME, description: 'navlake: NAV monthly statistics, one row per value.' },
     });
 
+    this.projection = observationsProjection(props.firstYear, props.lastYear);
     const observationsLocation = lakeBucket.s3UrlForObject(OBSERVATIONS_TABLE.prefix);
     this.observationsTable = new CfnTable(this, 'ObservationsTable', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.database.ref,
       tableInput: jsonTableInput(OBSERVATIONS_TABLE, observationsLocation, {
         compressed: true,
-        parameters: partitionProjection(OBSERVATIONS_TABLE, observationsLocation),
+        parameters: partitionProjection(OBSERVATIONS_TABLE, observationsLocation, this.projection),
       }),
     });
 
@@ -187,11 +180,15 @@ function glueColumn(column: ColumnDef): CfnTable.ColumnProperty {
 }
 
 /** Partition projection table parameters for `table`, whose data lives below `location` (ending in `/`). */
-function partitionProjection(table: TableDef, location: string): Record<string, string> {
+function partitionProjection(
+  table: TableDef,
+  location: string,
+  projections: Readonly<Record<string, IntegerProjection>>,
+): Record<string, string> {
   const keys = partitionColumns(table);
   const parameters: Record<string, string> = { 'projection.enabled': 'true' };
   for (const key of keys) {
-    const projection = PARTITION_PROJECTION[key.name];
+    const projection = projections[key.name];
     if (projection === undefined) throw new Error(`No partition projection for ${table.name}.${key.name}`);
     if (glueType(key) !== 'int' && glueType(key) !== 'bigint') {
       throw new Error(`Partition key ${table.name}.${key.name} is ${glueType(key)}; only integer projection is set up`);

@@ -46,9 +46,15 @@ export function rejectedKey(rawKey: string): string {
   return `${REJECTED_PREFIX}${safeKeyPath(rawKey)}.json`;
 }
 
+/**
+ * Folder of the ingestion records of uploads rejected before their title was read. Athena skips every key segment
+ * starting with `_` or `.`, so it must not start with either; slugs never hold parentheses, so it names no dataset.
+ */
+export const UNKNOWN_DATASET_FOLDER = '(unknown)';
+
 /** One object per processing; the name sorts by time and stays unique under concurrent deliveries. */
 export function ingestionKey(dataset: string | null, ingestedAt: string, ingestionId: string): string {
-  const folder = dataset === null ? '_unknown' : safeSegment(dataset);
+  const folder = dataset === null ? UNKNOWN_DATASET_FOLDER : safeSegment(dataset);
   const stamp = ingestedAt.replace(/[:.]/g, '-');
   return `${INGESTIONS_TABLE.prefix}${folder}/${stamp}-${safeSegment(ingestionId)}.json`;
 }

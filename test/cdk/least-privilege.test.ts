@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ingestionKey, observationKey, rejectedKey } from '../../lambdas/lake/layout.ts';
+import { ACCOUNT_WIDE_LIST_ACTIONS } from '../../lib/bi-access.ts';
 import { isAllowed, roleStatements, statementsOf, type Statement } from './policy.ts';
 import { logicalId, synthesize } from './synth.ts';
 
@@ -54,12 +55,18 @@ describe('ingest function', () => {
     expect(isAllowed(statements, 's3:PutBucketNotification', bucketArn.raw)).toBe(false);
   });
 
-  it('reads and writes the lake prefixes, under the keys the layout module builds', () => {
+  it('writes the lake prefixes, under the keys the layout module builds', () => {
     for (const key of Object.values(lakeKeys)) {
-      expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${key}`), key).toBe(true);
       expect(isAllowed(statements, 's3:PutObject', `${bucketArn.lake}/${key}`), key).toBe(true);
     }
     expect(isAllowed(statements, 's3:ListBucket', bucketArn.lake)).toBe(true);
+  });
+
+  it('reads back only the partition objects it merges into, not the records and reports it only writes', () => {
+    expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${lakeKeys.observation}`)).toBe(true);
+    expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${lakeKeys.ingestion}`)).toBe(false);
+    expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${lakeKeys.rejected}`)).toBe(false);
+    expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/elsewhere/x.json`)).toBe(false);
   });
 
   it('cannot write outside the lake prefixes, nor delete anything in the lake', () => {
@@ -154,11 +161,65 @@ describe('BI reader policy', () => {
     expect(isAllowed(statements, 's3:DeleteObject', `${bucketArn.results}/results/abc.csv`)).toBe(false);
   });
 
-  it('uses no wildcard actions and no `*` resources', () => {
+  it('lists data catalogs, workgroups and engine versions, which IAM only grants on `*`', () => {
+    for (const action of ['athena:ListDataCatalogs', 'athena:ListWorkGroups', 'athena:ListEngineVersions']) {
+      expect(isAllowed(statements, action, '*'), action).toBe(true);
+    }
+  });
+
+  it('lists the navlake database and its tables in Glue (as the JDBC/ODBC drivers do), and no other', () => {
+    const catalog = regionalArn('glue', 'catalog');
+    const database = regionalArn('glue', 'database/navlake');
+    const tables = ['observations', 'ingestions'].map((t) => regionalArn('glue', `table/navlake/${t}`));
+    for (const action of ['glue:GetDatabases', 'glue:GetDatabase', 'glue:GetTables']) {
+      for (const arn of [catalog, database, ...tables]) expect(isAllowed(statements, action, arn), `${action} ${arn}`).toBe(true);
+      expect(isAllowed(statements, action, regionalArn('glue', 'database/other')), action).toBe(false);
+      expect(isAllowed(statements, action, regionalArn('glue', 'table/other/secrets')), action).toBe(false);
+    }
+    for (const action of ['athena:ListDatabases', 'athena:ListTableMetadata', 'athena:GetTableMetadata']) {
+      expect(isAllowed(statements, action, regionalArn('athena', 'datacatalog/AwsDataCatalog')), action).toBe(true);
+    }
+  });
+
+  it('uses no wildcard actions, and `*` only for the account-wide list actions', () => {
     for (const s of statements) {
       expect(s.actions.filter((a) => a.includes('*'))).toEqual([]);
-      expect(s.resources).not.toContain('*');
+      if (s.resources.includes('*')) {
+        expect(s.resources).toEqual(['*']);
+        expect([...s.actions].sort()).toEqual([...ACCOUNT_WIDE_LIST_ACTIONS].sort());
+      }
     }
+    expect(ACCOUNT_WIDE_LIST_ACTIONS.every((a) => /^athena:List/.test(a))).toBe(true);
+    // Nothing that reads data or definitions, or runs a query, is granted on `*`.
+    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:GetTable', 's3:GetObject']) {
+      expect(isAllowed(statements, action, '*'), action).toBe(false);
+    }
+  });
+});
+
+describe('ingest queue policy', () => {
+  const queueId = logicalId(stack.ingest.queue);
+  const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((p) =>
+    (p.Properties?.Queues as unknown[] | undefined)?.some((q) => (q as { Ref?: string }).Ref === queueId),
+  );
+  const statements = statementsOf(policy?.Properties?.PolicyDocument);
+  const queueArn = `<${queueId}.Arn>`;
+  const fromS3 = (sourceArn: string, sourceAccount: string) => ({
+    'aws:SecureTransport': 'true',
+    'aws:SourceArn': sourceArn,
+    'aws:SourceAccount': sourceAccount,
+  });
+
+  it('lets S3 send notifications of the raw bucket in this account', () => {
+    expect(isAllowed(statements, 'sqs:SendMessage', queueArn, fromS3(bucketArn.raw, '<AWS::AccountId>'))).toBe(true);
+  });
+
+  it('refuses the same bucket name owned by another account, and other buckets', () => {
+    expect(isAllowed(statements, 'sqs:SendMessage', queueArn, fromS3(bucketArn.raw, '111122223333'))).toBe(false);
+    expect(isAllowed(statements, 'sqs:SendMessage', queueArn, { 'aws:SecureTransport': 'true', 'aws:SourceArn': bucketArn.raw })).toBe(
+      false,
+    );
+    expect(isAllowed(statements, 'sqs:SendMessage', queueArn, fromS3(bucketArn.lake, '<AWS::AccountId>'))).toBe(false);
   });
 });
 

@@ -19,6 +19,7 @@ import {
 } from '../../lambdas/schema/columns.ts';
 import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
 import {
+  DEFAULT_INGEST_MAX_CONCURRENCY,
   INGEST_MEMORY_MB,
   INGEST_SERVICE_NAME,
   INGEST_TIMEOUT,
@@ -26,6 +27,7 @@ import {
   MAX_UPLOAD_BYTES,
   METRICS_NAMESPACE,
 } from '../../lib/ingest-pipeline.ts';
+import { DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR } from '../../lib/partition-projection.ts';
 import { DEFAULT_BYTES_SCANNED_CUTOFF, JSON_SERDE } from '../../lib/query-layer.ts';
 import { flatten } from './policy.ts';
 import { logicalId, synthesize } from './synth.ts';
@@ -109,7 +111,7 @@ describe('ingest pipeline', () => {
     });
   });
 
-  it('lets only the raw bucket send to the queue', () => {
+  it('lets only the raw bucket, of this account, send to the queue', () => {
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: id.queue }],
       PolicyDocument: {
@@ -118,7 +120,10 @@ describe('ingest pipeline', () => {
             Effect: 'Allow',
             Principal: { Service: 's3.amazonaws.com' },
             Action: Match.arrayWith(['sqs:SendMessage']),
-            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id.raw, 'Arn'] } } },
+            Condition: {
+              ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id.raw, 'Arn'] } },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
           }),
         ]),
       },
@@ -156,6 +161,14 @@ describe('ingest pipeline', () => {
       EventSourceArn: { 'Fn::GetAtt': [id.queue, 'Arn'] },
       FunctionName: { Ref: id.function },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it("caps the concurrent ingest invocations, so a bulk upload cannot take the account's Lambda concurrency", () => {
+    expect(DEFAULT_INGEST_MAX_CONCURRENCY).toBe(5);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id.queue, 'Arn'] },
+      ScalingConfig: { MaximumConcurrency: 5 },
     });
   });
 
@@ -255,7 +268,7 @@ describe('Glue tables', () => {
     expect(parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.year.type': 'integer',
-      'projection.year.range': '1990,2100',
+      'projection.year.range': '2015,2035',
       'projection.month.type': 'integer',
       'projection.month.range': '1,12',
       'projection.month.digits': '2',
@@ -266,6 +279,23 @@ describe('Glue tables', () => {
     // The projected location of a partition is exactly where the handler writes it.
     const projected = locationTemplate.replace(`$${'{year}'}`, '2019').replace(`$${'{month}'}`, '01');
     expect(projected).toBe(`s3://<${id.lake}>/${observationPartitionPrefix(2019, 1)}`);
+  });
+
+  it('observations: an unfiltered query lists 252 projected prefixes (2015-2035 x 12 months), not 1,332', () => {
+    const parameters = tableInput(OBSERVATIONS_TABLE).Parameters as Record<string, string>;
+    const span = (key: string): number => {
+      const [low, high] = (parameters[`projection.${key}.range`] ?? '').split(',').map(Number);
+      if (low === undefined || high === undefined || !(high >= low)) throw new Error(`bad range for ${key}`);
+      return high - low + 1;
+    };
+    expect([DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR]).toEqual([2015, 2035]);
+    expect(span('year') * span('month')).toBe(252);
+  });
+
+  it('observations: the projection still reaches at least three years past today', () => {
+    // An object past the last projected year is written but never read by Athena: raise DEFAULT_LAST_YEAR (and
+    // redeploy) before this fails.
+    expect(DEFAULT_LAST_YEAR).toBeGreaterThanOrEqual(new Date().getUTCFullYear() + 3);
   });
 
   it('ingestions: unpartitioned, uncompressed, no projection', () => {
@@ -397,6 +427,28 @@ describe('context settings', () => {
       Endpoint: 'ops@example.com',
       TopicArn: { Ref: logicalId(configured.stack.alarms.topic) },
     });
+  });
+
+  it('ingestMaxConcurrency and projectionFirstYear/LastYear come from the context, or from stack props', () => {
+    const fromContext = synthesize({
+      bundle: false,
+      context: { ingestMaxConcurrency: '20', projectionFirstYear: '2018', projectionLastYear: 2030 },
+    });
+    fromContext.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
+    fromContext.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({ Name: 'observations', Parameters: Match.objectLike({ 'projection.year.range': '2018,2030' }) }),
+    });
+    const fromProps = synthesize({ bundle: false, props: { ingestMaxConcurrency: 2, projectionFirstYear: 2016 } });
+    fromProps.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 2 } });
+    fromProps.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({ Name: 'observations', Parameters: Match.objectLike({ 'projection.year.range': '2016,2035' }) }),
+    });
+  });
+
+  it('rejects a concurrency Lambda would refuse and a reversed year range', () => {
+    expect(() => synthesize({ bundle: false, context: { ingestMaxConcurrency: '1' } })).toThrow(/maxConcurrency/);
+    expect(() => synthesize({ bundle: false, context: { ingestMaxConcurrency: 'many' } })).toThrow(/ingestMaxConcurrency/);
+    expect(() => synthesize({ bundle: false, context: { projectionFirstYear: '2040' } })).toThrow(/Projected years/);
   });
 
   it('rejects a cutoff Athena would refuse, and a malformed e-mail address', () => {

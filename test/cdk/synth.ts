@@ -2,7 +2,7 @@ import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
-import { NavlakeStack } from '../../lib/navlake-stack.ts';
+import { NavlakeStack, type NavlakeStackProps } from '../../lib/navlake-stack.ts';
 
 export interface Synthesized {
   readonly app: App;
@@ -15,11 +15,11 @@ export interface Synthesized {
  * The stack as `cdk synth` builds it, into a temporary directory. `bundle: false` skips esbuild (the function code is
  * then a stub), for tests that only look at the template.
  */
-export function synthesize(options: { bundle: boolean; context?: Record<string, unknown> }): Synthesized {
+export function synthesize(options: { bundle: boolean; context?: Record<string, unknown>; props?: NavlakeStackProps }): Synthesized {
   const app = new App({
     context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...options.context },
   });
-  const stack = new NavlakeStack(app, 'Navlake');
+  const stack = new NavlakeStack(app, 'Navlake', options.props);
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template as Record<string, unknown>);
   return { app, stack, assembly, template };

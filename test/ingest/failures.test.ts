@@ -81,7 +81,7 @@ describe('a bad file', () => {
     expect((await lakeKeys(rig.lakeDir, 'ingestions/')).every((k) => k.startsWith(`ingestions/${SEED_DATASET}/`))).toBe(true);
   });
 
-  it('on an empty lake writes no observations at all; a file whose title was never read is filed under _unknown', async () => {
+  it('on an empty lake writes no observations at all; a file whose title was never read is filed under (unknown), a folder Athena reads', async () => {
     // Prepare
     const rig = await startIngestRig();
     const page = await putRaw(rig.s3.client, 'uploads/eksport.txt', '<!DOCTYPE html>\n<html><body>503 Service Unavailable</body></html>\n');
@@ -94,7 +94,9 @@ describe('a bad file', () => {
     expect(await lakeKeys(rig.lakeDir, 'observations/')).toEqual([]);
     expect(await readLakeJson(rig.lakeDir, 'rejected/uploads/eksport.txt.json')).toMatchObject({ code: 'NO_TABLE', line: 1 });
     const keys = await lakeKeys(rig.lakeDir, 'ingestions/');
-    expect(keys).toEqual([expect.stringMatching(/^ingestions\/_unknown\/.+\.json$/)]);
+    expect(keys).toEqual([expect.stringMatching(/^ingestions\/\(unknown\)\/.+\.json$/)]);
+    // Athena (Hive) skips objects under any key segment that starts with `_` or `.`.
+    expect(keys[0]!.split('/').some((segment) => /^[_.]/.test(segment))).toBe(false);
     expect((await runLocalQuery(rig.lakeDir, 'SELECT status, dataset, error_code, error_line FROM ingestions')).rows).toEqual([
       { status: 'rejected', dataset: null, error_code: 'NO_TABLE', error_line: 1 },
     ]);

@@ -10,11 +10,14 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import { build } from 'esbuild';
 import { startLocalLake, uploadAndWait } from '../cli/local-lake.ts';
 import { runLocalQuery } from '../cli/local-query.ts';
 import { lakeBucketDir } from '../cli/local-views.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
+import { createIngestHandler } from '../lambdas/ingest/handler.ts';
+import { createKeyLock } from '../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
 import { PartitionBuilder } from '../lambdas/lake/observation-file.ts';
 import { ExportParser } from '../lambdas/parser/export-parser.ts';
@@ -276,6 +279,89 @@ async function benchLambda(work: string) {
 
 // ---- end to end ----------------------------------------------------------------------------------------------------
 
+// ---- ingest (replacement rules) ----------------------------------------------------------------------------------
+
+/**
+ * One monthly export through the handler against the embedded S3: into an empty lake, and into a lake that already
+ * holds it (every partition read, merged and compared). The baseline, run interleaved in the same process, is the
+ * write path without merging: parse, encode and one PUT per month.
+ */
+async function benchIngest(work: string) {
+  const lakeDir = join(work, 'ingest-lake');
+  const s3 = await startLocalS3({ lakeDir, port: 0, silent: true });
+  const client = localS3Client(s3.endpoint);
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const handler = createIngestHandler({
+    s3: client,
+    lakeBucket: LOCAL_LAKE_BUCKET,
+    maxUploadBytes: 1 << 30,
+    logger: quiet,
+    lock: createKeyLock(),
+  });
+  const sample = await readFile(SAMPLE, 'utf8');
+  const title = sample.split('\n').find((l) => l.trim() !== '') ?? '';
+  let sequence = 0;
+  const ingestOnce = async (text: string): Promise<number> => {
+    const key = `bench/${++sequence}.txt`;
+    const put = await client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: text }));
+    const event = {
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          eventName: 'ObjectCreated:Put',
+          eventTime: new Date().toISOString(),
+          s3: {
+            bucket: { name: LOCAL_RAW_BUCKET },
+            object: { key: s3EventKeyEncode(key), size: text.length, eTag: put.ETag, sequencer: sequence.toString(16).padStart(16, '0') },
+          },
+        },
+      ],
+    } as unknown as S3Event;
+    const t = performance.now();
+    await handler(event);
+    return performance.now() - t;
+  };
+  const writeOnly = async (text: string): Promise<number> => {
+    const t = performance.now();
+    const parser = new ExportParser({ file: 'bench.txt' });
+    const builder = new PartitionBuilder();
+    builder.add(parser.write(Buffer.from(text, 'utf8')));
+    builder.add(parser.end());
+    const parts = await builder.finish();
+    await Promise.all(
+      parts.map((p) =>
+        client.send(
+          new PutObjectCommand({ Bucket: LOCAL_LAKE_BUCKET, Key: `baseline/${++sequence}/${p.year}-${p.month}.gz`, Body: p.body }),
+        ),
+      ),
+    );
+    return performance.now() - t;
+  };
+  const empty: number[] = [];
+  const merge: number[] = [];
+  const baseline: number[] = [];
+  try {
+    for (let i = 0; i < RUNS + 1; i++) {
+      // A new title per run is a new dataset: an empty lake for it.
+      const text = sample.split(title).join(`${title} ${i}`);
+      const e = await ingestOnce(text);
+      const m = await ingestOnce(text);
+      const b = await writeOnly(text);
+      // The first round warms up the S3 client and the JIT.
+      if (i === 0) continue;
+      empty.push(e);
+      merge.push(m);
+      baseline.push(b);
+    }
+  } finally {
+    client.destroy();
+    await s3.close();
+  }
+  const ms = { empty: stat3(empty), merge: stat3(merge), baseline: stat3(baseline) };
+  return { ...ms, ratio: ms.baseline.median / ms.empty.median, merge_ratio: ms.baseline.median / ms.merge.median };
+}
+
 async function benchEndToEnd(work: string) {
   const samples: number[] = [];
   const body = await readFile(SAMPLE);
@@ -430,6 +516,8 @@ async function main(): Promise<void> {
     await rm(memoryFile, { force: true });
     log('lambda bundle and cold starts');
     const lambda = await benchLambda(work);
+    log('ingest: the replacement rules against the plain write path');
+    const ingest = await benchIngest(work);
     log('upload to query (navlake serve)');
     const e2e = await benchEndToEnd(work);
     log('partition pruning on a 24-month lake');
@@ -470,6 +558,14 @@ async function main(): Promise<void> {
         runs: lambda.cold_start_ms,
         load_ms: lambda.load_ms,
       },
+      ingest: {
+        empty_lake_ms: ingest.empty.median,
+        merge_ms: ingest.merge.median,
+        baseline_write_only_ms: ingest.baseline.median,
+        ratio: ingest.ratio,
+        merge_ratio: ingest.merge_ratio,
+        runs: { empty: ingest.empty, merge: ingest.merge, baseline: ingest.baseline },
+      },
       e2e: { upload_to_query_ms: e2e.upload_to_query_ms.median, runs: e2e.upload_to_query_ms },
       athena,
       peer,
@@ -499,6 +595,11 @@ async function main(): Promise<void> {
     row(`memory.peak_rss_mb (${memory.input_mb.toFixed(0)} MB input)`, memory.peak_rss_mb, 'memory.peak_rss_mb');
     row('lambda.bundle_kb', lambda.bundle_kb, 'lambda.bundle_kb');
     row('lambda.cold_start_ms', lambda.cold_start_ms, 'lambda.cold_start_ms');
+    row('ingest ms, one export into an empty lake', ingest.empty);
+    row('ingest ms, the same export again (read, merge, compare)', ingest.merge);
+    row('ingest baseline ms: parse, encode, PUT per month, no merge', ingest.baseline);
+    row('ingest.ratio (baseline / empty lake)', ingest.ratio);
+    row('ingest.merge_ratio (baseline / merge)', ingest.merge_ratio);
     row('e2e.upload_to_query_ms', e2e.upload_to_query_ms, 'e2e.upload_to_query_ms');
     row(`athena.pruning_factor (${athena.months} months)`, athena.pruning_factor, 'athena.pruning_factor');
     if ('rate' in peer && peer.rate) row(`pandas peer records/s (navlake ${(peer.navlake_vs_pandas ?? 0).toFixed(1)}x)`, peer.rate);

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { createKeyLock } from '../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
@@ -26,8 +26,11 @@ export interface LocalLakeOptions {
 
 export interface LocalLake {
   server: LocalS3;
-  /** The outcome of the upload of `key` whose ETag is `eTag` (quotes optional); waits until it is processed. */
-  outcomeOf(key: string, eTag: string): Promise<IngestOutcome>;
+  /**
+   * The outcome of an upload of `key` (its ETag, quotes optional, or better the version id its PUT returned); waits
+   * until it is processed and recorded, and rejects with the reason when processing or recording it failed.
+   */
+  outcomeOf(key: string, eTag: string, versionId?: string): Promise<IngestOutcome>;
   close(): Promise<void>;
 }
 
@@ -44,26 +47,33 @@ interface Deferred {
   promise: Promise<IngestOutcome>;
   resolve: (o: IngestOutcome) => void;
   reject: (e: unknown) => void;
+  settled: boolean;
 }
 
 function deferred(): Deferred {
-  let resolve!: (o: IngestOutcome) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<IngestOutcome>((res, rej) => {
-    resolve = res;
-    reject = rej;
+  const d = { settled: false } as Deferred;
+  d.promise = new Promise<IngestOutcome>((resolve, reject) => {
+    d.resolve = (o) => {
+      d.settled = true;
+      resolve(o);
+    };
+    d.reject = (e) => {
+      d.settled = true;
+      reject(e);
+    };
   });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  d.promise.catch(() => undefined);
+  return d;
 }
 
 export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLake> {
   const outcomes = new Map<string, Deferred>();
-  const slotId = (key: string, eTag: string) => `${key}\u0000${eTag.replace(/"/g, '')}`;
-  const slot = (key: string, eTag: string): Deferred => {
-    const id = slotId(key, eTag);
+  const byContent = (key: string, eTag: string) => `${key}\u0000${eTag.replace(/"/g, '')}`;
+  const byVersion = (versionId: string) => `\u0000${versionId}`;
+  /** `fresh`: a settled slot belongs to an earlier upload of the same content, so a new delivery gets its own. */
+  const slot = (id: string, fresh = false): Deferred => {
     let d = outcomes.get(id);
-    if (!d) {
+    if (!d || (fresh && d.settled)) {
       d = deferred();
       outcomes.set(id, d);
       // Outcomes nobody asked for (uploads made with another client) are kept only for the most recent ones.
@@ -88,28 +98,36 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     return catalog;
   };
 
+  /** Outcomes of processed deliveries (by sequencer), until the local S3 server has recorded them. */
+  const processed = new Map<string, IngestOutcome>();
   const onObjectCreated = async (event: S3Event): Promise<void> => {
     await ready;
-    const record = event.Records[0];
-    const key = record ? decodeS3Key(record.s3.object.key) : '';
-    const d = slot(key, record?.s3.object.eTag ?? '');
-    try {
-      const result = await (handler as IngestHandler)(event);
-      for (const outcome of result.outcomes) {
-        d.resolve(outcome);
-        options.onOutcome?.(key, outcome);
-      }
-      await refreshCatalog();
-    } catch (e) {
-      d.reject(e);
-      throw e;
+    const result = await (handler as IngestHandler)(event);
+    const outcome = result.outcomes[0];
+    if (outcome) processed.set(event.Records[0]?.s3.object.sequencer ?? '', outcome);
+    await refreshCatalog();
+  };
+  // Settled only once the delivery is recorded, so a waiter never hears "done" for an upload the next start replays.
+  const onDeliverySettled = (event: S3Event, error?: Error): void => {
+    const object = event.Records[0]?.s3.object;
+    const key = object ? decodeS3Key(object.key) : '';
+    const outcome = processed.get(object?.sequencer ?? '');
+    processed.delete(object?.sequencer ?? '');
+    const waiting = [slot(byContent(key, object?.eTag ?? ''), true)];
+    if (object?.versionId) waiting.push(slot(byVersion(object.versionId)));
+    for (const d of waiting) {
+      if (error) d.reject(error);
+      else if (outcome) d.resolve(outcome);
+      else d.reject(new Error(`s3://${LOCAL_RAW_BUCKET}/${key}: the ingest handler reported no outcome`));
     }
+    if (!error && outcome) options.onOutcome?.(key, outcome);
   };
 
   const server = await startLocalS3({
     lakeDir: options.lakeDir,
     silent: true,
     onObjectCreated,
+    onDeliverySettled,
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
   });
@@ -126,9 +144,9 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
 
   return {
     server,
-    outcomeOf: (key, eTag) => {
-      const id = slotId(key, eTag);
-      const promise = slot(key, eTag).promise;
+    outcomeOf: (key, eTag, versionId) => {
+      const id = versionId ? byVersion(versionId) : byContent(key, eTag);
+      const promise = slot(id).promise;
       // Handed out once: the waiter holds it now, and `serve`, which never asks, keeps no outcomes.
       void promise.finally(() => outcomes.delete(id)).catch(() => undefined);
       return promise;
@@ -144,8 +162,15 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
 /** Uploads one file through the S3 API, as a user's `aws s3 cp` would, and waits for the handler's outcome. */
 export async function uploadAndWait(lake: LocalLake, file: string, key: string): Promise<IngestOutcome> {
   const size = (await stat(file)).size;
-  const put = await lake.server.client.send(
-    new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }),
-  );
-  return lake.outcomeOf(key, put.ETag ?? '');
+  let put: PutObjectCommandOutput;
+  try {
+    put = await lake.server.client.send(
+      new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: createReadStream(file), ContentLength: size }),
+    );
+  } catch (e) {
+    throw new Error(`uploading ${file} to s3://${LOCAL_RAW_BUCKET}/${key} failed: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
+  }
+  return lake.outcomeOf(key, put.ETag ?? '', put.VersionId);
 }

@@ -6,6 +6,7 @@ import { registerIngest } from './commands/ingest.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerSchema } from './commands/schema.ts';
+import { registerCheck } from './commands/check.ts';
 import { CliError } from './errors.ts';
 
 const program = new Command('navlake')
@@ -19,6 +20,7 @@ registerIngest(program);
 registerServe(program);
 registerDemo(program);
 registerSchema(program);
+registerCheck(program);
 
 // A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

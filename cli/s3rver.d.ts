@@ -1,5 +1,5 @@
-// s3rver 3.7.1 ships no types. Only the surface cli/local-s3.ts touches is declared, including two internals (the Koa
-// middleware array and the filesystem store) that it wraps to keep keys from escaping the storage directory.
+// s3rver 3.7.1 ships no types. Only the surface cli/local-s3.ts touches is declared, including the internals it wraps
+// (the Koa middleware array and the filesystem store) to keep keys inside the storage directory and writes atomic.
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
   import type { Server } from 'node:http';
@@ -17,14 +17,22 @@ declare module 's3rver' {
       configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
     }
 
-    /** The subset of the Koa context the guard middleware reads. */
+    /** The subset of the Koa context the local middleware uses. */
     interface Context {
       method: string;
       path: string;
+      ip: string;
       query: Record<string, string | string[] | undefined>;
       headers: Record<string, string | string[] | undefined>;
+      status: number;
+      length: number;
+      body: unknown;
+      set(field: string, value: string): void;
     }
     type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void>;
+
+    /** Stored metadata (content-type, x-amz-meta-*) plus the intrinsic fields s3rver derives from the files. */
+    type Metadata = Record<string, string | number> & { etag: string; 'last-modified': string; 'content-length': number };
 
     interface StoredObject {
       key: string;
@@ -45,8 +53,24 @@ declare module 's3rver' {
         content: Buffer | NodeJS.ReadableStream;
       }): Promise<{ size: number; md5: string }>;
       putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+      copyObject(
+        srcBucket: string,
+        srcKey: string,
+        destBucket: string,
+        destKey: string,
+        replacementMetadata: Record<string, string> | null,
+      ): Promise<Metadata>;
+      deleteObject(bucket: string, key: string): Promise<void>;
+      initiateUpload(bucket: string, key: string, uploadId: string, metadata: Record<string, string>): Promise<void>;
+      putPart(
+        bucket: string,
+        uploadId: string,
+        partNumber: number | string,
+        content: NodeJS.ReadableStream,
+      ): Promise<{ size: number; md5: string }>;
+      putSubresource(bucket: string, key: string | undefined, resource: { type: string; toXML(space?: number): string }): Promise<void>;
       putBucket(bucket: string): Promise<unknown>;
-      getMetadata(bucket: string, key: string): Promise<{ etag: string; 'last-modified': string; 'content-length': number }>;
+      getMetadata(bucket: string, key: string): Promise<Metadata>;
       listObjects(
         bucket: string,
         options: { prefix?: string; delimiter?: string; startAfter?: string; maxKeys?: number },
@@ -77,6 +101,12 @@ declare module 's3rver' {
   }
 
   export = S3rver;
+}
+
+declare module 's3rver/lib/models/object.js' {
+  /** Only the list of headers s3rver keeps as stored metadata (besides x-amz-meta-*). */
+  const S3Object: { ALLOWED_METADATA: string[] };
+  export = S3Object;
 }
 
 declare module 's3rver/lib/models/error.js' {

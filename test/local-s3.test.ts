@@ -109,7 +109,7 @@ describe('local S3 notifications', () => {
     const { events, onObjectCreated } = recorder();
     const s3 = await startTestS3({ onObjectCreated });
     const key = 'a b+c/æøå%.txt';
-    const etag = await put(s3.client, key, 'hello');
+    const response = await s3.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: 'hello' }));
     await s3.idle();
 
     const [record] = only(events);
@@ -126,10 +126,18 @@ describe('local S3 notifications', () => {
         s3SchemaVersion: '1.0',
         configurationId: expect.any(String),
         bucket: { name: LOCAL_RAW_BUCKET, ownerIdentity: { principalId: expect.any(String) }, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
-        object: { key: 'a+b%2Bc/%C3%A6%C3%B8%C3%A5%25.txt', size: 5, eTag: md5('hello'), sequencer: expect.stringMatching(/^[0-9A-F]+$/) },
+        object: {
+          key: 'a+b%2Bc/%C3%A6%C3%B8%C3%A5%25.txt',
+          size: 5,
+          eTag: md5('hello'),
+          versionId: response.VersionId,
+          sequencer: expect.stringMatching(/^[0-9A-F]+$/),
+        },
       },
     });
-    expect(etag).toBe(`"${md5('hello')}"`);
+    // As from a versioned bucket: the PUT answers with the version id the event carries.
+    expect(response.VersionId).toMatch(/^[0-9A-F]{16}$/);
+    expect(response.ETag).toBe(`"${md5('hello')}"`);
     expect(Math.abs(Date.parse(record!.eventTime) - Date.now())).toBeLessThan(60_000);
     // The decoded key reads the object back.
     const decoded = decodeURIComponent(record!.s3.object.key.replace(/\+/g, ' '));
@@ -221,7 +229,8 @@ describe('local S3 restarts', () => {
     await s3.idle();
     expect(pendingDuringCallback).toEqual([expect.stringMatching(/^[0-9A-F]{16}\.json$/)]);
     expect(await readdir(path.join(s3.lakeDir, 'pending'))).toEqual([]);
-    expect(await readdir(path.join(s3.lakeDir, 'processed'))).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
+    // Both named by the upload's version id, which is its sequencer.
+    expect(await readdir(path.join(s3.lakeDir, 'processed'))).toEqual(pendingDuringCallback);
   });
 
   it('replays an upload whose callback failed exactly once, with the identical event', async () => {
@@ -308,7 +317,7 @@ describe('local S3 restarts', () => {
     expect(await readdir(path.join(dir, 'pending'))).toEqual([]);
   });
 
-  it('drops a failed delivery whose object was overwritten since, delivering the newest version once', async () => {
+  it('replays every failed upload of a key in upload order, each reading its own bytes by version', async () => {
     quietErrors();
     const s3 = await startTestS3({
       onObjectCreated: async () => {
@@ -320,10 +329,19 @@ describe('local S3 restarts', () => {
     await s3.idle();
     expect(await readdir(path.join(s3.lakeDir, 'pending'))).toHaveLength(2);
 
-    const second = recorder();
-    const s3b = await s3.restart({ onObjectCreated: second.onObjectCreated });
+    const read: string[] = [];
+    let started!: (client: S3Client) => void;
+    const client = new Promise<S3Client>((resolve) => (started = resolve));
+    const s3b = await s3.restart({
+      onObjectCreated: async (event) => {
+        const { key, versionId } = event.Records[0]!.s3.object;
+        const got = await (await client).send(new GetObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, VersionId: versionId }));
+        read.push(`${event.Records[0]!.s3.object.eTag}:${await got.Body?.transformToString()}`);
+      },
+    });
+    started(s3b.client);
     await s3b.idle();
-    expect(only(second.events).map((r) => r.s3.object.eTag)).toEqual([md5('v2')]);
+    expect(read).toEqual([`${md5('v1')}:v1`, `${md5('v2')}:v2`]);
     expect(await readdir(path.join(s3b.lakeDir, 'pending'))).toEqual([]);
   });
 });
@@ -376,6 +394,8 @@ describe('local S3 network and keys', () => {
     const { events, onObjectCreated } = recorder();
     const s3 = await startTestS3({ onObjectCreated });
     await expect(put(s3.client, 'x'.repeat(300), 'long')).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    // Short enough for the stored names, too long for the temporary ones they are written under.
+    await expect(put(s3.client, `dir/${'y'.repeat(220)}`, 'long')).rejects.toMatchObject({ name: 'KeyTooLongError' });
     await expect(put(s3.client, `${'d/'.repeat(600)}k`, 'long')).rejects.toMatchObject({ name: 'KeyTooLongError' });
     await put(s3.client, 'ctl\u0001\n.txt', 'ok');
     await s3.idle();

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { IngestOutcome } from '../../lambdas/ingest/ingest-upload.ts';
@@ -25,9 +27,10 @@ export function registerIngest(program: Command): void {
       const concurrency = Number(opts.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a whole number >= 1', 2);
       for (const f of files) {
-        await stat(f).catch(() => {
+        const info = await stat(f).catch(() => {
           throw new CliError(`${f}: cannot read the file`, 2);
         });
+        if (!info.isFile()) throw new CliError(`${f}: not a file; give the export files themselves (e.g. ${f}/*.txt)`, 2);
       }
       const { startLocalLake, uploadAndWait } = await import('../local-lake.ts');
       const lock = await acquireLake(opts.lake, 'ingest');
@@ -47,7 +50,7 @@ export function registerIngest(program: Command): void {
           const file = files[i] as string;
           const entry = results[i] as (typeof results)[number];
           try {
-            entry.outcome = await uploadAndWait(lake, file, `${opts.prefix}${basename(file)}`);
+            entry.outcome = await uploadAndWait(lake, file, await uploadKey(file, opts.prefix));
           } catch (e) {
             entry.error = e;
           }
@@ -73,4 +76,17 @@ export function registerIngest(program: Command): void {
       }
       if (failed > 0) throw new CliError(`${failed} of ${files.length} file${files.length === 1 ? '' : 's'} not ingested`, 1);
     });
+}
+
+/**
+ * The file name with a short hash of its content: two files of the same name from different folders are two uploads,
+ * not one overwriting the other, and the same file ingested again is the same key again.
+ */
+export async function uploadKey(file: string, prefix = ''): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const name = basename(file);
+  const ext = extname(name);
+  const stem = ext ? name.slice(0, -ext.length) : name;
+  return `${prefix}${stem}-${hash.digest('hex').slice(0, 8)}${ext}`;
 }

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OBSERVATION_COLUMNS } from '../../lambdas/schema/columns.ts';
-import { type ParseSummary, parseFile, parseFileStream } from '../../lambdas/parser/index.ts';
+import { type ParseSummary, parseFile, parseFileStream, summarizeFile } from '../../lambdas/parser/index.ts';
 import { CliError } from '../errors.ts';
 import { csvLine, formatTable, ndjsonLine, writeOut, type OutputFormat } from '../format.ts';
 
@@ -29,6 +29,9 @@ export function registerParse(program: Command): void {
         summary = result.summary;
         await writeOut(process.stdout, `${formatTable(COLUMNS, result.records)}\n`);
       } else {
+        // Records stream out before the last section is read, and a later section may raise the vintage: a first
+        // pass without records learns the file's (and fails a bad file before anything is printed).
+        const { vintage } = await summarizeFile(file, options);
         if (format === 'csv') await writeOut(process.stdout, `${COLUMNS.join(',')}\n`);
         const line = format === 'csv' ? (r: Record<string, unknown>) => csvLine(COLUMNS, r) : ndjsonLine;
         summary = await parseFileStream(
@@ -38,7 +41,7 @@ export function registerParse(program: Command): void {
             for (const r of batch) text += `${line(r)}\n`;
             await writeOut(process.stdout, text);
           },
-          options,
+          vintage === null ? options : { ...options, vintage },
         );
       }
       for (const w of summary.warnings) {

@@ -49,7 +49,14 @@ export function uploadsFromSqsRecord(record: SQSRecord): SqsBodyParse {
 }
 
 function isObjectCreated(r: S3EventRecord): boolean {
-  return typeof r.eventName === 'string' && r.eventName.startsWith('ObjectCreated:') && r.s3?.object?.key !== undefined;
+  return (
+    typeof r.eventName === 'string' && r.eventName.startsWith('ObjectCreated:') && r.s3?.object?.key !== undefined && !isFolderMarker(r)
+  );
+}
+
+/** The S3 console's "Create folder" makes an empty object whose key ends in `/`: not an upload, nothing to report. */
+function isFolderMarker(r: S3EventRecord): boolean {
+  return r.s3.object.key.endsWith('/') && (r.s3.object.size ?? 0) === 0;
 }
 
 function toUpload(r: S3EventRecord): UploadRef {

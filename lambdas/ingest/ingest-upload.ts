@@ -10,8 +10,9 @@ import type { Ingestion, PartitionOutcome } from '../schema/columns.ts';
 import { periodString } from '../parser/vocabulary.ts';
 import type { KeyLock } from '../lake/key-lock.ts';
 import { ingestionKey, observationKey, rejectedKey } from '../lake/layout.ts';
-import { PartitionBuilder, type EncodedPartition } from '../lake/observation-file.ts';
-import { replaceIfNewer } from '../lake/partition-store.ts';
+import { type EncodedPartition, PartitionBuilder, sectionKey } from '../lake/observation-file.ts';
+import { mergeIntoPartition, type Provenance } from '../lake/partition-store.ts';
+import { uploadRank } from '../lake/upload-rank.ts';
 import { isNotFound } from '../lake/s3-errors.ts';
 import type { UploadRef } from './events.ts';
 
@@ -81,24 +82,30 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     );
   }
   const partitions = await builder.finish();
-  const order = {
-    vintage: summary.vintage ?? '',
+  const vintage = summary.vintage ?? '';
+  const provenance = {
     sourceKey: upload.key,
-    eventTime: upload.eventTime,
-    sequencer: upload.sequencer,
+    vintage,
+    ingestedAt,
+    rank: uploadRank({ vintage, sourceKey: upload.key, eventTime: upload.eventTime, sequencer: upload.sequencer }),
   };
-  const outcomes = await mapLimit(partitions, PARTITION_WRITE_CONCURRENCY, (p) => writePartition(deps, summary, p, order));
-  const written = outcomes.filter((o) => o.outcome === 'written');
+  const cutOff = new Set(
+    summary.cutOffSections.map((s) => `${s.year}\u0000${sectionKey({ main_group: s.mainGroup, measure_group: s.measureGroup })}`),
+  );
+  const outcomes = await mapLimit(partitions, PARTITION_WRITE_CONCURRENCY, (p) =>
+    writePartition(deps, summary.dataset ?? '', p, provenance, (section) => !cutOff.has(`${p.year}\u0000${section}`)),
+  );
+  const recordsWritten = outcomes.reduce((sum, o) => sum + o.written, 0);
   const ingestion: Ingestion = {
     ingestion_id: ingestionId(upload),
     source_key: upload.key,
     source_sequencer: upload.sequencer || null,
     event_time: upload.eventTime || null,
     dataset: summary.dataset,
-    status: written.length > 0 ? 'accepted' : 'superseded',
+    status: recordsWritten > 0 ? 'accepted' : 'superseded',
     source_vintage: summary.vintage,
     records: summary.records,
-    records_written: written.reduce((s, o) => s + o.records, 0),
+    records_written: recordsWritten,
     partitions: outcomes,
     warnings: summary.warnings.map((w) => `${w.code}: line ${w.line}: ${w.message}`),
     error_code: null,
@@ -112,8 +119,8 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     status: ingestion.status,
     records: ingestion.records,
     records_written: ingestion.records_written,
-    partitions_written: written.length,
-    partitions_kept_newer: outcomes.length - written.length,
+    partitions_written: outcomes.filter((o) => o.outcome !== 'kept_newer').length,
+    partitions_kept_newer: outcomes.filter((o) => o.outcome === 'kept_newer').length,
     warnings: summary.warnings.length,
   });
   return { status: ingestion.status as 'accepted' | 'superseded', ingestion, summary };
@@ -164,16 +171,18 @@ function tooLarge(key: string, size: number, max: number, atLeast = false): Pars
 
 async function writePartition(
   deps: IngestDeps,
-  summary: ParseSummary,
+  dataset: string,
   p: EncodedPartition,
-  order: { vintage: string; sourceKey: string; eventTime: string; sequencer: string },
+  provenance: Provenance,
+  complete: (section: string) => boolean,
 ): Promise<PartitionOutcome> {
-  const result = await replaceIfNewer(
+  const result = await mergeIntoPartition(
     deps.s3,
-    { bucket: deps.lakeBucket, key: observationKey(summary.dataset ?? '', p.year, p.month), body: p.body, records: p.records, order },
+    { bucket: deps.lakeBucket, key: observationKey(dataset, p.year, p.month), partition: p, provenance, complete },
     deps.lock ? { lock: deps.lock } : {},
   );
-  return { period: periodString(p.year, p.month), records: p.records, outcome: result.outcome };
+  const outcome = result.written === p.records ? 'written' : result.written === 0 ? 'kept_newer' : 'partly_written';
+  return { period: periodString(p.year, p.month), records: p.records, written: result.written, outcome };
 }
 
 async function reject(

@@ -1,25 +1,33 @@
 /**
- * Replaces one partition object only when the incoming upload is at least as new as the one already there. On S3
- * this is a conditional write (If-Match on the ETag just read, If-None-Match for a new object) retried on conflict,
- * so concurrent and duplicate deliveries converge on one object.
+ * Merges one upload's rows for a month into the lake's object for that (dataset, year, month): read the object,
+ * merge by the replacement rules (partition-merge.ts), and write it back only if it changed. On S3 the write is
+ * conditional (If-Match on the ETag read, If-None-Match for a new object) and retried on conflict, so concurrent and
+ * duplicate deliveries converge; the embedded S3 server ignores conditions, so locally a per-key lock serialises it.
  */
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createGunzip, gzipSync } from 'node:zlib';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KeyLock } from './key-lock.ts';
+import { type EncodedPartition, readObservationLines, type StoredObservation, storedLine } from './observation-file.ts';
+import { type MergeResult, mergePartition } from './partition-merge.ts';
 import { isNotFound, isWriteConflict } from './s3-errors.ts';
-import { compareUploads, fromMetadata, toMetadata, type UploadOrder } from './upload-order.ts';
 
-export interface PartitionWrite {
-  bucket: string;
-  key: string;
-  body: Uint8Array;
-  records: number;
-  order: UploadOrder;
+export interface Provenance {
+  sourceKey: string;
+  vintage: string;
+  ingestedAt: string;
+  rank: string;
 }
 
-export interface PartitionWriteResult {
-  outcome: 'written' | 'kept_newer';
-  /** The upload whose rows the partition holds now. */
-  holder: UploadOrder;
+export interface PartitionMerge {
+  bucket: string;
+  key: string;
+  partition: EncodedPartition;
+  provenance: Provenance;
+  /** Whether the upload's copy of a section (sectionKey) is complete in this partition's year. */
+  complete: (section: string) => boolean;
+}
+
+export interface PartitionMergeResult extends MergeResult {
   attempts: number;
 }
 
@@ -34,49 +42,85 @@ export class PartitionConflictError extends Error {
   override readonly name = 'PartitionConflictError';
 }
 
-export async function replaceIfNewer(
+export async function mergeIntoPartition(
   s3: S3Client,
-  write: PartitionWrite,
+  merge: PartitionMerge,
   options: PartitionStoreOptions = {},
-): Promise<PartitionWriteResult> {
-  const attemptWrite = () => writeWithRetries(s3, write, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-  return options.lock ? options.lock(`${write.bucket}/${write.key}`, attemptWrite) : attemptWrite();
+): Promise<PartitionMergeResult> {
+  const attempt = () => mergeWithRetries(s3, merge, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+  return options.lock ? options.lock(`${merge.bucket}/${merge.key}`, attempt) : attempt();
 }
 
-async function writeWithRetries(s3: S3Client, write: PartitionWrite, maxAttempts: number): Promise<PartitionWriteResult> {
+async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts: number): Promise<PartitionMergeResult> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readHolder(s3, write.bucket, write.key);
-    if (current.order && compareUploads(write.order, current.order) < 0) {
-      return { outcome: 'kept_newer', holder: current.order, attempts: attempt };
-    }
+    const current = await readPartition(s3, merge.bucket, merge.key);
+    const lines: string[] = [];
+    const result = await mergePartition(
+      {
+        existing: current.rows,
+        incoming: incomingRows(merge.partition.body, merge.provenance),
+        rank: merge.provenance.rank,
+        sections: merge.partition.sections,
+        complete: merge.complete,
+      },
+      (row) => lines.push(storedLine(row)),
+    );
+    if (!result.changed) return { ...result, attempts: attempt };
     try {
       await s3.send(
         new PutObjectCommand({
-          Bucket: write.bucket,
-          Key: write.key,
-          Body: write.body,
+          Bucket: merge.bucket,
+          Key: merge.key,
+          Body: gzipSync(lines.length > 0 ? `${lines.join('\n')}\n` : ''),
           ContentType: 'application/gzip',
-          Metadata: toMetadata(write.order, write.records),
           ...(current.etag ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
         }),
       );
-      return { outcome: 'written', holder: write.order, attempts: attempt };
+      return { ...result, attempts: attempt };
     } catch (e) {
       if (!isWriteConflict(e)) throw e;
       await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
     }
   }
-  throw new PartitionConflictError(`${write.key}: still conflicting after ${maxAttempts} conditional writes`);
+  throw new PartitionConflictError(`${merge.key}: still conflicting after ${maxAttempts} conditional writes`);
 }
 
-async function readHolder(s3: S3Client, bucket: string, key: string): Promise<{ etag?: string; order: UploadOrder | null }> {
+async function readPartition(s3: S3Client, bucket: string, key: string): Promise<{ etag?: string; rows: StoredObservation[] }> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { ...(head.ETag ? { etag: head.ETag } : {}), order: fromMetadata(head.Metadata) };
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
+    return { ...(object.ETag ? { etag: object.ETag } : {}), rows: bytes.length > 0 ? readObservationLines(bytes) : [] };
   } catch (e) {
-    if (isNotFound(e)) return { order: null };
+    if (isNotFound(e)) return { rows: [] };
     throw e;
   }
+}
+
+/** The upload's rows for the partition, decompressed as they are merged, with the upload's provenance. */
+async function* incomingRows(body: Buffer, p: Provenance): AsyncGenerator<StoredObservation> {
+  const gunzip = createGunzip();
+  // Decodes across chunk boundaries, so a character split between two chunks stays whole.
+  gunzip.setEncoding('utf8');
+  gunzip.end(body);
+  let carry = '';
+  for await (const chunk of gunzip as AsyncIterable<string>) {
+    const text = carry + chunk;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      if (nl > start) yield withProvenance(JSON.parse(text.slice(start, nl)) as StoredObservation, p);
+      start = nl + 1;
+    }
+    carry = text.slice(start);
+  }
+  if (carry.length > 0) yield withProvenance(JSON.parse(carry) as StoredObservation, p);
+}
+
+function withProvenance(r: StoredObservation, p: Provenance): StoredObservation {
+  r.source_key = p.sourceKey;
+  r.source_vintage = p.vintage;
+  r.ingested_at = p.ingestedAt;
+  r.upload_rank = p.rank;
+  return r;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -36,6 +36,13 @@ export interface ParserOptions {
    * them twice: an error by default. Benchmarks that repeat years to reach a size allow it.
    */
   repeatedSections?: 'error' | 'allow';
+  /**
+   * `YYYY-MM` to put in every record's source_vintage. Records are streamed before the last section is read, so
+   * without it each carries the latest month of the sections read so far, not yet the file's (see summary().vintage).
+   */
+  vintage?: string;
+  /** Read and check the whole file but build no records (write/end return none): a cheap pass for the summary. */
+  countOnly?: boolean;
 }
 
 export type WarningCode = 'CUT_OFF' | 'TOTALS_MISMATCH' | 'MAIN_GROUP_MISMATCH' | 'UNKNOWN_REGION' | 'IGNORED_TEXT' | 'TOO_MANY_WARNINGS';
@@ -54,17 +61,27 @@ export interface ParseSummary {
   encoding: Encoding | null;
   tableTitle: string | null;
   dataset: string | null;
-  /** `YYYY-MM`, the last month of the export's period. */
+  /** `YYYY-MM`, the last month any section covers: the latest year and period end over all sections. */
   vintage: string | null;
   sections: number;
   records: number;
   suppressed: number;
   lines: number;
   warnings: ParseWarning[];
+  /** Sections cut off by the end of the file, in file order: they bring only the cells they have. */
+  cutOffSections: CutOffSection[];
+}
+
+export interface CutOffSection {
+  mainGroup: string;
+  measureGroup: string;
+  year: number;
 }
 
 const DEFAULT_MAX_LINE = 64 * 1024;
 const DEFAULT_MAX_WARNINGS = 200;
+/** A NAV section has about 25 rows; past this many distinct regions it is no NAV table, and memory stays bounded. */
+const MAX_REGIONS_CHECKED = 1000;
 /** Headings wrap over up to three lines; more than this many preamble lines before a header is not a NAV table. */
 const MAX_HEAD_LINES = 12;
 const MAX_LABEL_LINES = 6;
@@ -93,6 +110,8 @@ interface Section {
   cutOff: boolean;
   /** County codes of the rows read, to tell a section cut between rows from a complete one. */
   codes: Set<string>;
+  /** Region of each row read, with its line: a region listed twice would count twice. */
+  regionLines: Map<string, number>;
 }
 
 /** "I alt" rows of one measure group and year, by month: the all-groups total and each main group's. */
@@ -134,11 +153,18 @@ export class ExportParser {
   private sectionCount = 0;
   private maxRowsSeen = 0;
   private labelLines: string[] = [];
+  /** Line of the first label line of the row being read in the one-cell-per-line layout. */
+  private labelLine = 0;
   private cellValues: CellValue[] = [];
+  /** Line of the last text ignored since the current section's rows stopped (0: none). */
+  private ignoredLine = 0;
+  /** An "Om tabellene" notes block began after the rows: its period line starts no section. */
+  private notesAfterRows = false;
 
   private records = 0;
   private suppressed = 0;
   private readonly warningList: ParseWarning[] = [];
+  private readonly cutOffSections: CutOffSection[] = [];
   private warningsDropped = 0;
   private readonly unknownRegions = new Set<string>();
   private readonly mainGroupTotals = new Map<string, MainGroupTotals>();
@@ -146,9 +172,14 @@ export class ExportParser {
   private readonly regionsByYear = new Map<number, Map<string, RegionInfo>>();
   /** Headings recur in every year's block of sections; sentence-casing them is not free. */
   private readonly groupsByHeading = new Map<string, Groups>();
-  /** Months already given per breakdown, groups and year (a bit per month), and the line that gave them first. */
+  /**
+   * Months already given per main group, measure group and year (a bit per month), and the line that gave them first.
+   * Not per breakdown: the lake replaces data per (dataset, main group, measure group, month), whatever the breakdown.
+   */
   private readonly monthsGiven = new Map<string, { mask: number; line: number }>();
   private readonly repeatedSections: 'error' | 'allow';
+  private readonly fixedVintage: string | null;
+  private readonly countOnly: boolean;
   private out: Observation[] = [];
 
   constructor(options: ParserOptions) {
@@ -158,6 +189,11 @@ export class ExportParser {
     this.maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
     this.maxWarnings = options.maxWarnings ?? DEFAULT_MAX_WARNINGS;
     this.repeatedSections = options.repeatedSections ?? 'error';
+    if (options.vintage !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(options.vintage)) {
+      throw new RangeError(`vintage must be YYYY-MM, got "${options.vintage}"`);
+    }
+    this.fixedVintage = options.vintage ?? null;
+    this.countOnly = options.countOnly === true;
   }
 
   /** Records completed by this chunk. */
@@ -207,6 +243,7 @@ export class ExportParser {
       suppressed: this.suppressed,
       lines: this.lineNo,
       warnings,
+      cutOffSections: this.cutOffSections.map((s) => ({ ...s })),
     };
   }
 
@@ -272,7 +309,11 @@ export class ExportParser {
     this.lineNo++;
     const text = raw.trimEnd();
     if (text.length === 0 || (this.lineNo === 1 && text === '\ufeff')) {
-      if (this.state === 'rows') this.state = 'afterRows';
+      if (this.state === 'rows') {
+        this.state = 'afterRows';
+        this.ignoredLine = 0;
+        this.notesAfterRows = false;
+      }
       return;
     }
     this.nonBlankSeen = true;
@@ -292,12 +333,7 @@ export class ExportParser {
         this.onRow(text, terminated);
         return;
       case 'afterRows':
-        if (text.includes('\t') && !text.startsWith('\t')) {
-          this.state = 'rows';
-          this.onRow(text, terminated);
-          return;
-        }
-        this.warn('IGNORED_TEXT', this.lineNo, `text after section ${this.section?.index ?? '?'} ignored: "${clip(text)}"`);
+        this.onAfterRows(text, terminated);
         return;
       case 'cellHeader':
         this.onCellHeader(text, terminated);
@@ -306,6 +342,48 @@ export class ExportParser {
         this.onCellLine(text, terminated);
         return;
     }
+  }
+
+  /**
+   * A line after a blank line that ended a section's rows. Rows may resume after blank lines; text that is no row is
+   * ignored (a footnote), but a new section's head or rows after that text without the title line would be read as
+   * more rows of this section, under its groups: an error.
+   */
+  private onAfterRows(text: string, terminated: boolean): void {
+    const section = this.section;
+    if (text.startsWith('\t')) {
+      if (monthNumber(cellAt(text, 1)) !== null) this.headerAfterRows(text);
+    } else if (text.includes('\t')) {
+      if (this.ignoredLine > 0) {
+        this.fail(
+          'MISSING_TITLE',
+          this.lineNo,
+          `rows resume after text that is not part of ${nameOf(section)} (line ${this.ignoredLine}): expected a section's rows right under its header row, and a new section to start with the title line "${clip(this.title ?? '', 100)}"`,
+        );
+      }
+      this.state = 'rows';
+      this.onRow(text, terminated);
+      return;
+    } else if (!this.notesAfterRows && parsePeriod(text) !== null) {
+      // The breakdown line, if any, was the line just ignored: that is where the untitled section starts.
+      this.fail(
+        'MISSING_TITLE',
+        this.ignoredLine || this.lineNo,
+        `expected the title line "${clip(this.title ?? '', 100)}" before a new section (its period line "${clip(text)}" is at line ${this.lineNo}); without it, its rows would be read as more rows of ${nameOf(section)}`,
+      );
+    }
+    this.ignoredLine = this.lineNo;
+    if (text.trim() === 'Om tabellene') this.notesAfterRows = true;
+    this.warn('IGNORED_TEXT', this.lineNo, `text after section ${section?.index ?? '?'} ignored: "${clip(text)}"`);
+  }
+
+  /** A header row of months after a section's rows: a new section with no title line (nor period line) before it. */
+  private headerAfterRows(text: string): never {
+    this.fail(
+      'MISSING_TITLE',
+      this.lineNo,
+      `expected the title line "${clip(this.title ?? '', 100)}", a period line and a heading before this header row ("${clip(text)}"); without them, its rows would be read as more rows of ${nameOf(this.section)}`,
+    );
   }
 
   // ---- title and section heads --------------------------------------------------------------------------------
@@ -396,7 +474,9 @@ export class ExportParser {
       groups = headingGroups(heading);
       if (this.groupsByHeading.size < 1000) this.groupsByHeading.set(heading, groups);
     }
-    this.vintage ??= periodString(period.year, period.lastMonth);
+    // The latest month any section covers; string order is time order for YYYY-MM.
+    const covers = periodString(period.year, period.lastMonth);
+    if (this.vintage === null || covers > this.vintage) this.vintage = covers;
     this.sectionCount++;
     const section: Section = {
       index: this.sectionCount,
@@ -417,6 +497,7 @@ export class ExportParser {
       hasTotalRow: false,
       cutOff: false,
       codes: new Set(),
+      regionLines: new Map(),
     };
     this.section = section;
     return section;
@@ -471,7 +552,7 @@ export class ExportParser {
 
   private checkNotRepeated(section: Section): void {
     if (this.repeatedSections === 'allow') return;
-    const key = `${section.breakdown}\u0000${section.mainGroup}\u0000${section.measureGroup}\u0000${section.period.year}`;
+    const key = `${section.mainGroup}\u0000${section.measureGroup}\u0000${section.period.year}`;
     const mask = section.months.reduce((m, month) => m | (1 << month), 0);
     const given = this.monthsGiven.get(key);
     if (given && (given.mask & mask) !== 0) {
@@ -499,7 +580,10 @@ export class ExportParser {
       this.fail('MISSING_CELLS', this.lineNo, `expected a row label and ${n} tab-separated values, found "${clip(text)}"`);
     }
     const label = text.slice(0, tab).trim();
-    if (label === '') this.fail('MISSING_CELLS', this.lineNo, 'a row with values but no region label', 1);
+    if (label === '') {
+      if (monthNumber(cellAt(text, tab + 1)) !== null) this.headerAfterRows(text);
+      this.fail('MISSING_CELLS', this.lineNo, 'a row with values but no region label', 1);
+    }
     // Cell boundaries, found without splitting the line into substrings: this loop runs once per value.
     const bounds: number[] = [tab + 1];
     for (let t = text.indexOf('\t', tab + 1); t !== -1; t = text.indexOf('\t', t + 1)) bounds.push(t + 1);
@@ -544,7 +628,7 @@ export class ExportParser {
       this.cutRow(section, label, n - 1, values);
       return;
     }
-    this.emitRow(section, label, values);
+    this.emitRow(section, label, values, this.lineNo);
   }
 
   /** A last value at the end of the file is whole if it is "*" or completes the month's "I alt" exactly. */
@@ -558,9 +642,9 @@ export class ExportParser {
   }
 
   /** The file ends inside a row: keep the cells that are certainly whole, warn about the rest. */
-  private cutRow(section: Section, label: string, whole: number, values: CellValue[] = []): void {
-    section.cutOff = true;
-    if (values.length > 0) this.emitRow(section, label, values.slice(0, whole));
+  private cutRow(section: Section, label: string, whole: number, values: CellValue[] = [], line = this.lineNo): void {
+    this.markCutOff(section);
+    if (values.length > 0) this.emitRow(section, label, values.slice(0, whole), line);
     this.warn(
       'CUT_OFF',
       this.lineNo,
@@ -604,9 +688,11 @@ export class ExportParser {
           `expected ${section.months.length - this.cellValues.length} more values for "${clip(this.labelLines.join(' '))}", found "${clip(text)}"`,
         );
       }
+      if (text.includes('\t') || monthNumber(text) !== null || parsePeriod(text) !== null) this.sectionTextInCells(text);
       if (this.labelLines.length >= MAX_LABEL_LINES) {
         this.fail('MISSING_CELLS', this.lineNo, `a row label over ${MAX_LABEL_LINES} lines with no values`);
       }
+      if (this.labelLines.length === 0) this.labelLine = this.lineNo;
       this.labelLines.push(text.trim());
       if (!terminated) this.cutCellRow(section);
       return;
@@ -619,7 +705,7 @@ export class ExportParser {
     }
     this.cellValues.push(v);
     if (this.cellValues.length === section.months.length) {
-      this.emitRow(section, this.labelLines.join(' '), this.cellValues);
+      this.emitRow(section, this.labelLines.join(' '), this.cellValues, this.labelLine);
       this.labelLines = [];
       this.cellValues = [];
     } else if (!terminated) this.cutCellRow(section);
@@ -630,7 +716,19 @@ export class ExportParser {
     const values = this.cellValues;
     this.labelLines = [];
     this.cellValues = [];
-    this.cutRow(section, label, values.length, values);
+    this.cutRow(section, label, values.length, values, this.labelLine);
+  }
+
+  /**
+   * A header month, a period line or a tab-separated line where a row label belongs: the head or rows of a section
+   * whose title line is missing, which would otherwise be read as rows of this one.
+   */
+  private sectionTextInCells(text: string): never {
+    this.fail(
+      'MISSING_TITLE',
+      this.labelLines.length > 0 ? this.labelLine : this.lineNo,
+      `expected a row label or a value of ${nameOf(this.section)}, found "${clip(text)}": a new section starts with the title line "${clip(this.title ?? '', 100)}"`,
+    );
   }
 
   // ---- records ------------------------------------------------------------------------------------------------
@@ -657,14 +755,28 @@ export class ExportParser {
     return info;
   }
 
-  private emitRow(section: Section, label: string, values: readonly CellValue[]): void {
+  /** `line`: where the row starts (its label's line). */
+  private emitRow(section: Section, label: string, values: readonly CellValue[], line: number): void {
     const year = section.period.year;
     const { region, code, isTotal } = this.regionOf(label, year, section);
+    const seen = section.regionLines.get(region);
+    if (seen !== undefined) {
+      this.fail(
+        'DUPLICATE_REGION',
+        line,
+        `expected each region once per section; "${clip(label)}" is ${region === TOTAL_REGION ? 'a second "I alt" row' : `${region} again`} in ${nameOf(section)}, first at line ${seen}: its values would count twice`,
+      );
+    }
+    if (section.regionLines.size < MAX_REGIONS_CHECKED) section.regionLines.set(region, line);
     if (code !== null) section.codes.add(code);
     section.rows++;
     section.lastRegion = region;
     if (isTotal) section.hasTotalRow = true;
-    const vintage = this.vintage ?? periodString(year, section.period.lastMonth);
+    if (this.countOnly) {
+      this.tally(section, values, isTotal);
+      return;
+    }
+    const vintage = this.fixedVintage ?? this.vintage ?? periodString(year, section.period.lastMonth);
     const dataset = this.dataset ?? '';
     const title = this.title ?? '';
     for (let i = 0; i < values.length; i++) {
@@ -691,10 +803,32 @@ export class ExportParser {
         source_key: this.sourceKey,
         source_vintage: vintage,
         ingested_at: this.ingestedAt,
+        upload_rank: null,
+        section_rank: null,
       });
     }
     this.records += values.length;
     if (isTotal) this.noteMainGroupTotals(section, values);
+  }
+
+  /** emitRow's sums and counts without the records, for countOnly. */
+  private tally(section: Section, values: readonly CellValue[], isTotal: boolean): void {
+    for (let i = 0; i < values.length; i++) {
+      const cell = values[i] as CellValue;
+      if (cell === SUPPRESSED_CELL) {
+        section.suppressedIn[i] = true;
+        this.suppressed++;
+      } else if (isTotal) section.total[i] = cell;
+      else section.sum[i] = (section.sum[i] ?? 0) + cell;
+    }
+    this.records += values.length;
+    if (isTotal) this.noteMainGroupTotals(section, values);
+  }
+
+  private markCutOff(section: Section): void {
+    if (section.cutOff) return;
+    section.cutOff = true;
+    this.cutOffSections.push({ mainGroup: section.mainGroup, measureGroup: section.measureGroup, year: section.period.year });
   }
 
   private noteMainGroupTotals(section: Section, values: readonly CellValue[]): void {
@@ -774,7 +908,7 @@ export class ExportParser {
       }
       if (section.layout === 'cells') missing.unshift('switches to a one-cell-per-line layout');
       if (missing.length > 0) {
-        section.cutOff = true;
+        this.markCutOff(section);
         this.warn(
           'CUT_OFF',
           this.lineNo,
@@ -861,6 +995,16 @@ function isTotalLabel(label: string): boolean {
 function wholeCells(values: readonly CellValue[]): number {
   const last = values[values.length - 1];
   return last === undefined || last === SUPPRESSED_CELL ? values.length : values.length - 1;
+}
+
+function nameOf(section: Section | null): string {
+  return section ? `section ${section.index} (${section.heading})` : 'the section before';
+}
+
+/** The tab-separated cell that starts at `from`. */
+function cellAt(line: string, from: number): string {
+  const tab = line.indexOf('\t', from);
+  return tab === -1 ? line.slice(from) : line.slice(from, tab);
 }
 
 function clip(s: string, max = 60): string {

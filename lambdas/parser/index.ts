@@ -8,7 +8,7 @@ import type { Observation } from '../schema/columns.ts';
 import { ExportParser, type ParseSummary, type ParserOptions } from './export-parser.ts';
 
 export { ExportParser } from './export-parser.ts';
-export type { ParseSummary, ParseWarning, ParserOptions, WarningCode } from './export-parser.ts';
+export type { CutOffSection, ParseSummary, ParseWarning, ParserOptions, WarningCode } from './export-parser.ts';
 export { ParseError, PARSE_ERROR_CODES, isParseError } from './errors.ts';
 export type { ParseErrorCode } from './errors.ts';
 
@@ -19,17 +19,30 @@ export interface ParseResult {
 
 export type ChunkSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-/** Parses bytes already in memory. */
+/** Parses bytes already in memory; every record carries the file's final vintage. */
 export function parseBytes(bytes: Uint8Array, options: ParserOptions): ParseResult {
   const parser = new ExportParser(options);
   const records = parser.write(bytes);
   for (const r of parser.end()) records.push(r);
-  return { records, summary: parser.summary() };
+  const summary = parser.summary();
+  return { records: withFinalVintage(records, summary, options), summary };
+}
+
+/**
+ * Records streamed before a later section raised the vintage carry an earlier one; with the whole file in memory,
+ * every record gets the file's.
+ */
+function withFinalVintage(records: Observation[], summary: ParseSummary, options: ParserOptions): Observation[] {
+  const vintage = summary.vintage;
+  if (options.vintage !== undefined || vintage === null) return records;
+  for (const r of records) if (r.source_vintage !== vintage) r.source_vintage = vintage;
+  return records;
 }
 
 /**
  * Streams chunks through the parser, handing each batch of completed records to `onRecords` so that callers that
- * write as they go never hold the whole file.
+ * write as they go never hold the whole file. Without `options.vintage`, a record carries the vintage of the
+ * sections read so far, which a later section may raise: summary.vintage is the file's.
  */
 export async function parseChunks(
   source: ChunkSource,
@@ -46,13 +59,13 @@ export async function parseChunks(
   return parser.summary();
 }
 
-/** Collects every record of a stream, for callers that want the whole upload in memory. */
+/** Collects every record of a stream, for callers that want the whole upload in memory; each has the final vintage. */
 export async function parseAll(source: ChunkSource, options: ParserOptions): Promise<ParseResult> {
   const records: Observation[] = [];
   const summary = await parseChunks(source, options, (batch) => {
     for (const r of batch) records.push(r);
   });
-  return { records, summary };
+  return { records: withFinalVintage(records, summary, options), summary };
 }
 
 export function parseFileStream(
@@ -61,6 +74,14 @@ export function parseFileStream(
   options: Partial<ParserOptions> = {},
 ): Promise<ParseSummary> {
   return parseChunks(createReadStream(path, { highWaterMark: 256 * 1024 }), { file: basename(path), ...options }, onRecords);
+}
+
+/**
+ * Reads a file through the parser without building records, for its summary: a first pass that learns the file's
+ * vintage (or its ParseError) before a streaming pass with `vintage` set.
+ */
+export function summarizeFile(path: string, options: Partial<ParserOptions> = {}): Promise<ParseSummary> {
+  return parseFileStream(path, () => {}, { ...options, countOnly: true });
 }
 
 export function parseFile(path: string, options: Partial<ParserOptions> = {}): Promise<ParseResult> {

@@ -1,4 +1,5 @@
 /** The words and number formats of NAV's exports: months, periods, headings, values and the dataset slug. */
+import { createHash } from 'node:crypto';
 
 const MONTHS = [
   'januar',
@@ -80,9 +81,15 @@ export function sentenceCase(s: string): string {
   return t.charAt(0).toLocaleUpperCase('nb') + t.slice(1).toLocaleLowerCase('nb');
 }
 
-/** ASCII slug of a table title, stable across uploads: æ->ae, ø->o, å->a, other marks dropped. */
+export const MAX_DATASET_LENGTH = 120;
+
+/**
+ * ASCII slug of a table title, stable across uploads: æ->ae, ø->o, å->a, other marks dropped. A slug longer than
+ * MAX_DATASET_LENGTH is cut and ends in `-` and 8 hex digits of the full slug's SHA-256, so that two titles that
+ * differ only past the cut stay two datasets.
+ */
 export function datasetSlug(title: string): string {
-  return title
+  const slug = title
     .toLowerCase()
     .replace(/æ/g, 'ae')
     .replace(/ø/g, 'o')
@@ -90,8 +97,11 @@ export function datasetSlug(title: string): string {
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 120);
+    .replace(/^-+|-+$/g, '');
+  if (slug.length <= MAX_DATASET_LENGTH) return slug;
+  const hash = createHash('sha256').update(slug).digest('hex').slice(0, 8);
+  // No "--" from a cut after a dash; 111 + 1 + 8 = 120.
+  return `${slug.slice(0, MAX_DATASET_LENGTH - 9).replace(/-+$/, '')}-${hash}`;
 }
 
 /** A cell: its whole number, or SUPPRESSED_CELL for `*`. A plain number because there is one per value. */

@@ -12,8 +12,8 @@ export const COLUMN_KINDS = {
   string_array: { ts: 'string[]', glue: 'array<string>', duckdb: 'VARCHAR[]' },
   partition_array: {
     ts: 'PartitionOutcome[]',
-    glue: 'array<struct<period:string,records:int,outcome:string>>',
-    duckdb: 'STRUCT(period VARCHAR, records INTEGER, outcome VARCHAR)[]',
+    glue: 'array<struct<period:string,records:int,written:int,outcome:string>>',
+    duckdb: 'STRUCT(period VARCHAR, records INTEGER, written INTEGER, outcome VARCHAR)[]',
   },
 } as const;
 
@@ -31,10 +31,15 @@ export interface ColumnDef {
 /** What happened to one (dataset, year, month) partition during one ingestion. */
 export interface PartitionOutcome {
   period: string;
+  /** Rows the upload holds for this month. */
   records: number;
-  /** `written`: this upload's rows are now the partition; `kept_newer`: a newer vintage was already there. */
-  outcome: 'written' | 'kept_newer';
+  /** Of those, the rows the lake holds after this ingestion (the rest had a newer copy already). */
+  written: number;
+  outcome: PartitionOutcomeKind;
 }
+
+/** `written`: every row of the upload is in the lake; `partly_written`: some were kept newer; `kept_newer`: none. */
+export type PartitionOutcomeKind = 'written' | 'partly_written' | 'kept_newer';
 
 interface KindTs {
   string: string;
@@ -113,13 +118,27 @@ export const OBSERVATION_COLUMNS = [
     name: 'source_vintage',
     kind: 'string',
     nullable: false,
-    description: '`YYYY-MM`: the last month the export covers, from its period line.',
+    description: '`YYYY-MM`: the last month any section of the export covers.',
   },
   {
     name: 'ingested_at',
     kind: 'string',
     nullable: true,
     description: 'ISO-8601 UTC time of ingestion; null from `navlake parse`.',
+  },
+  {
+    name: 'upload_rank',
+    kind: 'string',
+    nullable: true,
+    description:
+      'Where the row\'s upload stands in "latest wins" order (vintage, upload time, S3 sequencer, key hash, as one sortable string): of two copies of a value the larger rank is kept. Null from `navlake parse`.',
+  },
+  {
+    name: 'section_rank',
+    kind: 'string',
+    nullable: true,
+    description:
+      "The `upload_rank` of the newest complete copy of this row's section (main group, measure group) and month; rows ranked below it were replaced by it. Null while only cut-off copies arrived.",
   },
 ] as const satisfies readonly ColumnDef[];
 
@@ -146,16 +165,21 @@ export const INGESTION_COLUMNS = [
     name: 'status',
     kind: 'string',
     nullable: false,
-    description: '`accepted` (at least one month written), `superseded` (every month had a newer vintage) or `rejected`.',
+    description: '`accepted` (at least one value written), `superseded` (every value had a newer copy) or `rejected`.',
   },
   { name: 'source_vintage', kind: 'string', nullable: true, description: '`YYYY-MM` the export covers up to.' },
   { name: 'records', kind: 'integer', nullable: false, description: 'Records parsed from the upload.' },
-  { name: 'records_written', kind: 'integer', nullable: false, description: 'Records written to observations.' },
+  {
+    name: 'records_written',
+    kind: 'integer',
+    nullable: false,
+    description: 'Records of this upload that the lake holds after it (the rest had a newer copy).',
+  },
   {
     name: 'partitions',
     kind: 'partition_array',
     nullable: false,
-    description: 'Per month: period, records and outcome (`written` or `kept_newer`).',
+    description: 'Per month: period, records, how many were written, and outcome (`written`, `partly_written` or `kept_newer`).',
   },
   { name: 'warnings', kind: 'string_array', nullable: false, description: 'Parser warnings, one line each.' },
   { name: 'error_code', kind: 'string', nullable: true, description: 'Error code when rejected, e.g. `BAD_NUMBER`.' },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateExport } from '../../bench/generate-export.ts';
 import { localS3Client, startLocalS3 } from '../../cli/local-s3.ts';
 import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import { navlake, navlakeInBackground } from '../helpers/cli.ts';
@@ -81,6 +82,51 @@ describe('navlake parse', () => {
     const r = await navlake(['parse', SEED_FILE, '--format', 'xml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--format');
+  });
+
+  it("prints the file's vintage, its last section's March 2019, on every record, the 2018 section's too", async () => {
+    const section = (year: number) =>
+      `Tittel\n\nFylke og tiltaksgruppe\n\nJanuar - Mars ${year}\n\nOpplæring\n\n\tJanuar\tFebruar\tMars\nI alt opplæring\t4\t5\t6\nOslo\t4\t5\t6\n`;
+    const file = join(work, 'two-years.txt');
+    await writeFile(file, `${section(2018)}\n\n${section(2019)}`);
+    const ndjson = await navlake(['parse', file]);
+    expect(ndjson.code, ndjson.stderr).toBe(0);
+    const records = ndjson.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { year: number; source_vintage: string });
+    expect(records.map((r) => [r.year, r.source_vintage])).toEqual([
+      ...Array.from({ length: 6 }, () => [2018, '2019-03']),
+      ...Array.from({ length: 6 }, () => [2019, '2019-03']),
+    ]);
+    const csv = await navlake(['parse', file, '--format', 'csv']);
+    expect(
+      csv.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[13]),
+    ).toEqual(Array.from({ length: 12 }, () => '2019-03'));
+    const table = await navlake(['parse', file, '--format', 'table']);
+    const rows = table.stdout.split('\n').slice(2, 14);
+    // A 2018 row or a January or February row can show 2019-03 only as its vintage.
+    expect(rows.filter((l) => / 2019-03 /.test(l))).toHaveLength(12);
+    expect(table.stdout).toContain('(12 rows)');
+  });
+
+  it('prints no records for a file that turns out bad late: the error alone, exit 2', async () => {
+    // Ten years of exports (over 256 KB, more than one read), with a bad number in the last section's last row.
+    const lines = generateExport({ seed: 4, years: Array.from({ length: 10 }, (_, i) => 2010 + i) }).split('\n');
+    const at = lines.findLastIndex((l) => l.includes('\t') && !l.startsWith('\t'));
+    lines[at] = (lines[at] ?? '').replace('\t', '\t1x');
+    const bad = join(work, 'late.txt');
+    await writeFile(bad, lines.join('\n'));
+    expect(lines.join('\n').length).toBeGreaterThan(300_000);
+    for (const format of ['ndjson', 'csv']) {
+      const r = await navlake(['parse', bad, '--format', format]);
+      expect([r.code, r.stdout]).toEqual([2, '']);
+      expect(r.stderr).toMatch(new RegExp(`^navlake: late\\.txt:${at + 1}: BAD_NUMBER: `));
+    }
   });
 });
 

@@ -2,8 +2,9 @@
 //   const ref = await putRaw(s3.client, 'uploads/a b+æ.txt', text);    // a real object in the raw bucket
 //   await handler(sqsEvent(notificationMessage(s3Record(ref))));        // S3 -> SQS -> Lambda
 //   await handler(s3Event(s3Record(ref)));                              // S3 -> Lambda (as `navlake serve` does)
-// small valid NAV exports for tests that need another vintage or a correction (exportText, seedUpTo), the real
-// handler on a real embedded S3 server (startIngestRig) and readers of what it wrote (lakeKeys, partitionRows).
+// small valid NAV exports for tests that need another vintage or a correction (exportText, exportSectionsText for
+// several sections and years, seedUpTo), the upload_rank an upload should get (expectedUploadRank), the real handler
+// on a real embedded S3 server (startIngestRig) and readers of what it wrote (lakeKeys, partitionRows).
 import type { UploadRef } from '../../lambdas/ingest/events.ts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -191,21 +192,49 @@ export interface SmallExport {
 /**
  * A small valid export in NAV's layout: one "Opplæring" section with an "I alt" row that is the sum of the regions.
  * Records: (rows + 1) x months.
+ *
+ * Mind: the parser reads a file's last section as cut off by the end of the file (a cut-off section replaces only
+ * the cells it has) when it lacks some of the year's counties and its totals cannot vouch for that, as when a value
+ * is `*`. So the default rows (Ukjent `*`) make a cut-off section; rows without `*` make a complete one.
  */
 export function exportText(e: SmallExport): string {
-  const months = Array.from({ length: e.lastMonth - e.firstMonth + 1 }, (_, i) => e.firstMonth + i);
-  const rows = e.rows ?? [
+  return exportSectionsText([e], e.title ?? SEED_TITLE);
+}
+
+export interface ExportSection {
+  year: number;
+  firstMonth: number;
+  lastMonth: number;
+  /** Heading of an all-participants section (main group "I alt"): `Opplæring` (default), `Avklaringstiltak`, ... */
+  measure?: string;
+  /** Region rows after the "I alt" row; each holds one value per month. Default as in exportText. */
+  rows?: Array<[region: string, values: Array<number | '*'>]>;
+}
+
+/**
+ * A valid export of several sections in NAV's layout, in the order given, each with its own period line (so one file
+ * may hold several years, in any order) and an "I alt" row that is the sum of its regions; three blank lines between
+ * sections, as in the seed. Records: sum over sections of (rows + 1) x months. The last section is read as cut off
+ * under the same condition as exportText's.
+ */
+export function exportSectionsText(sections: readonly ExportSection[], title = SEED_TITLE): string {
+  return `${sections.map((s) => sectionLines(title, s).join('\n')).join('\n\n\n\n')}\n`;
+}
+
+function sectionLines(title: string, s: ExportSection): string[] {
+  const months = Array.from({ length: s.lastMonth - s.firstMonth + 1 }, (_, i) => s.firstMonth + i);
+  const rows = s.rows ?? [
     ['Østfold', months.map((m) => 100 + m)],
-    ['Oslo', months.map((m) => 2000 + 10 * (e.year - 2000) + m)],
+    ['Oslo', months.map((m) => 2000 + 10 * (s.year - 2000) + m)],
     ['Ukjent', months.map(() => '*' as const)],
   ];
-  const total = months.map((_, i) => rows.reduce((s, [, v]) => s + (typeof v[i] === 'number' ? (v[i] as number) : 0), 0));
+  const total = months.map((_, i) => rows.reduce((sum, [, v]) => sum + (typeof v[i] === 'number' ? (v[i] as number) : 0), 0));
   const cell = (v: number | '*'): string => (v === '*' ? '*' : String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ' '));
   const period =
-    e.firstMonth === e.lastMonth
-      ? `${monthName(e.firstMonth)} ${e.year}`
-      : `${monthName(e.firstMonth)} - ${monthName(e.lastMonth)} ${e.year}`;
-  const title = e.title ?? SEED_TITLE;
+    s.firstMonth === s.lastMonth
+      ? `${monthName(s.firstMonth)} ${s.year}`
+      : `${monthName(s.firstMonth)} - ${monthName(s.lastMonth)} ${s.year}`;
+  const measure = s.measure ?? 'Opplæring';
   return [
     title,
     '',
@@ -213,13 +242,12 @@ export function exportText(e: SmallExport): string {
     '',
     period,
     '',
-    'Opplæring',
+    measure,
     '',
     `\t${months.map(monthName).join('\t')}`,
-    `I alt opplæring\t${total.map(cell).join('\t')}`,
+    `I alt ${measure.toLowerCase()}\t${total.map(cell).join('\t')}`,
     ...rows.map(([region, values]) => `${region}\t${values.map(cell).join('\t')}`),
-    '',
-  ].join('\n');
+  ];
 }
 
 /**
@@ -243,6 +271,17 @@ export function seedUpTo(lastMonth: number): string {
         : line;
     })
     .join('\n');
+}
+
+/**
+ * The `upload_rank` the lake should give an upload, written out from its documented format rather than taken from
+ * lambdas/lake/upload-rank.ts: `<vintage>/<event time, ISO with milliseconds>/<sequencer in upper-case hex, left-padded
+ * with 0 to 32 digits>/<first 12 hex digits of sha256(key)>`. For the ISO event times and hex sequencers this module
+ * makes.
+ */
+export function expectedUploadRank(vintage: string, ref: Pick<ObjectRef, 'key' | 'eventTime' | 'sequencer'>): string {
+  const keyHash = createHash('sha256').update(ref.key, 'utf8').digest('hex').slice(0, 12);
+  return `${vintage}/${new Date(ref.eventTime).toISOString()}/${ref.sequencer.toUpperCase().padStart(32, '0')}/${keyHash}`;
 }
 
 // ---- the real handler on a real embedded S3 --------------------------------------------------------------------

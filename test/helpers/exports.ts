@@ -341,6 +341,8 @@ export function expectedRecords(spec: ExportSpec, sourceKey: string): Observatio
           source_key: sourceKey,
           source_vintage: spec.vintage,
           ingested_at: null,
+          upload_rank: null,
+          section_rank: null,
         });
       });
     }

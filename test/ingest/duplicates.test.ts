@@ -1,10 +1,12 @@
 // Uploads processed more than once, or many at a time, against a real embedded S3 server: the same export uploaded
-// again, duplicate SQS deliveries and twenty concurrent uploads all leave one copy of each row.
+// again, duplicate SQS deliveries and twenty concurrent uploads all leave one copy of each row; merging an upload the
+// lake already holds changes nothing and writes nothing.
 import { describe, expect, it } from 'vitest';
 import {
   SEED_DATASET,
   deliverSqs,
   exportText,
+  expectedUploadRank,
   ingestionRecords,
   lakeKeys,
   notificationMessage,
@@ -74,6 +76,9 @@ describe('duplicates', () => {
     expect(firstRecords[0]).toMatch(new RegExp(`^ingestions/${SEED_DATASET}/`));
     const [record] = await ingestionRecords(rig);
     expect(record).toMatchObject({ status: 'accepted', ingested_at: '2024-05-01T12:05:00.000Z', records_written: 7430 });
+    // Only the first processing wrote the twelve months; the twin and both redeliveries found them already there.
+    const monthWrites = rig.requests.filter((r) => r.command === 'PutObjectCommand' && String(r.input.Key).startsWith('observations/'));
+    expect(monthWrites.map((r) => r.input.Key).sort()).toEqual(SEED_PARTITIONS);
     expect(await queryLake(rig, 'SELECT count(*) AS n, count(DISTINCT ingestion_id) AS ids FROM ingestions')).toEqual([{ n: 1, ids: 1 }]);
   });
 
@@ -94,6 +99,9 @@ describe('duplicates', () => {
     expect(await lakeKeys(rig.lakeDir, 'observations/')).toEqual(SEED_PARTITIONS);
     expect(await queryLake(rig, 'SELECT count(*) AS n FROM observations')).toEqual([{ n: 7430 }]);
     expect(await partitionHolders(rig)).toEqual(new Set([latest.key]));
+    expect(await queryLake(rig, 'SELECT DISTINCT upload_rank FROM observations')).toEqual([
+      { upload_rank: expectedUploadRank('2019-12', latest) },
+    ]);
     const records = await ingestionRecords(rig);
     expect(records).toHaveLength(20);
     expect(records.find((i) => i.source_key === latest.key)).toMatchObject({ status: 'accepted', records_written: 7430 });
@@ -117,5 +125,8 @@ describe('duplicates', () => {
       { month: 3, n: 4 },
     ]);
     expect(await lakeKeys(rig.lakeDir, 'ingestions/')).toHaveLength(1);
+    // Each month written once: every later delivery found the upload's rows already in the lake.
+    const monthWrites = rig.requests.filter((r) => r.command === 'PutObjectCommand' && String(r.input.Key).startsWith('observations/'));
+    expect(monthWrites.map((r) => r.input.Key).sort()).toEqual([1, 2, 3].map((m) => partitionKey(2019, m)));
   });
 });

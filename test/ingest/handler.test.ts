@@ -3,9 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { OBSERVATIONS_TABLE, dataColumns } from '../../lambdas/schema/columns.ts';
-import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
-import { parseBytes } from '../../lambdas/parser/index.ts';
+import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import {
   SEED_DATASET,
   SEED_PATH,
@@ -25,15 +23,37 @@ import {
 
 const SEED_MONTHS = Array.from({ length: 12 }, (_, i) => i + 1);
 const SEED_PARTITIONS = SEED_MONTHS.map((m) => partitionKey(2019, m));
-const DATA_COLUMNS = dataColumns(OBSERVATIONS_TABLE).map((c) => c.name);
+/** The observations table's data columns in the order the README's schema lists them (year and month live in the path). */
+const DATA_COLUMNS = [
+  'dataset',
+  'table_title',
+  'breakdown',
+  'main_group',
+  'measure_group',
+  'region',
+  'region_code',
+  'period',
+  'value',
+  'suppressed',
+  'source_key',
+  'source_vintage',
+  'ingested_at',
+  'upload_rank',
+  'section_rank',
+];
+/**
+ * Counted in the fixture's text (awk over its tab-separated rows): 31 sections with 619 region rows ("I alt" rows
+ * included) of twelve months each, 7,428 values of which 1,184 are `*`; then a last section ("Andre på tiltak,
+ * jobbskaping og egenetablering") cut off after January in the one-cell-per-line layout, with two values, both `*`
+ * ("I alt" and Østfold). So 7,430 values, 1,186 suppressed: 621 in January, 619 in every other month.
+ */
+const SEED_ROWS_PER_MONTH = [621, 619, 619, 619, 619, 619, 619, 619, 619, 619, 619, 619];
 
 describe('the seed export through S3 -> SQS -> the handler', () => {
   it('becomes 12 monthly partitions holding its 7,430 rows', async () => {
     // Prepare
     const rig = await startIngestRig();
     const seed = await readFile(SEED_PATH);
-    const perMonth = new Map<number, number>();
-    for (const r of parseBytes(seed, { file: 'seed' }).records) perMonth.set(r.month, (perMonth.get(r.month) ?? 0) + 1);
     const upload = await putRaw(rig.s3.client, 'uploads/nav-tiltak-fylke-2019.txt', seed);
 
     // Act
@@ -44,7 +64,7 @@ describe('the seed export through S3 -> SQS -> the handler', () => {
     expect(await lakeKeys(rig.lakeDir, 'observations/')).toEqual(SEED_PARTITIONS);
     for (const month of SEED_MONTHS) {
       const rows = await partitionRows(rig.lakeDir, partitionKey(2019, month));
-      expect(rows).toHaveLength(perMonth.get(month)!);
+      expect(rows).toHaveLength(SEED_ROWS_PER_MONTH[month - 1]!);
       for (const row of rows) {
         expect(Object.keys(row)).toEqual(DATA_COLUMNS);
         expect(row).toMatchObject({
@@ -69,24 +89,47 @@ describe('the seed export through S3 -> SQS -> the handler', () => {
     ).toEqual([{ value: 858 }]);
   });
 
-  it("records the vintage and upload order (event time, sequencer) in each partition's metadata", async () => {
-    // Prepare
+  it('stamps every row with the upload_rank of its upload (vintage, event time, sequencer, key hash) and its section_rank', async () => {
+    // Prepare: an upload whose event time and sequencer are fixed, so that its rank can be written out by hand
     const rig = await startIngestRig();
-    const upload = await putRaw(rig.s3.client, 'uploads/nav tiltak æøå.txt', seedText());
+    const upload = {
+      ...(await putRaw(rig.s3.client, 'uploads/nav tiltak æøå.txt', seedText())),
+      eventTime: '2024-03-01T10:00:15.000Z',
+      sequencer: '0055AED6DCD90281E5',
+    };
+    // Vintage 2019-12 (the seed's period ends in December), the event time as S3 gave it, the 18-digit sequencer
+    // left-padded with zeros to 32, then the first 12 hex digits of `printf '%s' 'uploads/nav tiltak æøå.txt' | sha256sum`
+    // (d00233e5f993cfc2...).
+    const rank = '2019-12/2024-03-01T10:00:15.000Z/000000000000000055AED6DCD90281E5/d00233e5f993';
 
     // Act
     await deliverSqs(rig, upload);
 
-    // Assess
-    const head = await rig.s3.client.send(new HeadObjectCommand({ Bucket: 'navlake-lake', Key: partitionKey(2019, 2) }));
-    expect(head.Metadata).toEqual({
-      'source-vintage': '2019-12',
-      'source-key': encodeURIComponent(upload.key),
-      'event-time': upload.eventTime,
-      sequencer: upload.sequencer,
-      records: '619',
-    });
+    // Assess: every complete section's rows carry the rank twice (the upload is its section's newest complete copy)
+    for (const month of SEED_MONTHS) {
+      const rows = await partitionRows(rig.lakeDir, partitionKey(2019, month));
+      expect(new Set(rows.map((r) => r.upload_rank))).toEqual(new Set([rank]));
+      const cutOff = rows.filter((r) => r.main_group === 'Andre' && r.measure_group === 'Jobbskaping og egenetablering');
+      const complete = rows.filter((r) => !cutOff.includes(r));
+      expect(complete).toHaveLength(619);
+      expect(new Set(complete.map((r) => r.section_rank))).toEqual(new Set([rank]));
+      // The last section is cut off after January's "I alt" and Østfold: a cut-off copy sets no section_rank.
+      expect(cutOff.map((r) => [r.region, r.value, r.suppressed, r.section_rank])).toEqual(
+        month === 1
+          ? [
+              ['I alt', null, true, null],
+              ['Østfold', null, true, null],
+            ]
+          : [],
+      );
+    }
+    // Which upload holds a month is in its rows only: the partition object carries no user metadata.
+    const head = await rig.s3.client.send(new HeadObjectCommand({ Bucket: LOCAL_LAKE_BUCKET, Key: partitionKey(2019, 2) }));
+    expect(head.Metadata ?? {}).toEqual({});
     expect(head.ContentType).toBe('application/gzip');
+    expect(
+      await queryLake(rig, 'SELECT upload_rank, count(*) AS n, count(section_rank) AS complete FROM observations GROUP BY ALL'),
+    ).toEqual([{ upload_rank: rank, n: 7430, complete: 7428 }]);
   });
 
   it('never changes or deletes the raw object, whether it is accepted or rejected', async () => {

@@ -41,6 +41,20 @@ const FIXTURES: Case[] = [
   { file: 'too-many-cells.txt', code: 'TOO_MANY_CELLS', line: 31, column: 78, says: '13 values where the header has 12 months' },
   { file: 'missing-cells.txt', code: 'MISSING_CELLS', line: 33, column: 52, says: '11 values where the header has 12 months' },
   { file: 'repeated-section.txt', code: 'REPEATED_SECTION', line: 92, says: 'repeats months of the section at line 19' },
+  // Section 2's Trøndelag row (line 80) again with its Sami form, which names the same county.
+  {
+    file: 'duplicate-region.txt',
+    code: 'DUPLICATE_REGION',
+    line: 81,
+    says: '"Trøndelag - Trööndelage" is Trøndelag again in section 2 (Avklaringstiltak), first at line 80',
+  },
+  // The seed's first two sections without the title line of the second: it starts at its breakdown line.
+  {
+    file: 'missing-title.txt',
+    code: 'MISSING_TITLE',
+    line: 53,
+    says: 'expected the title line "Deltakere i arbeidsrettede tiltak. Tiltaksgruppe og fylke. Tidsserie måned" before a new section (its period line "Januar - Desember 2019" is at line 55)',
+  },
   { file: 'bad-encoding.txt', code: 'BAD_ENCODING', line: 48, says: 'not valid utf-8' },
 ];
 
@@ -67,12 +81,27 @@ describe('real bad files', () => {
     expect([...PARSE_ERROR_CODES].filter((c) => !raised.has(c))).toEqual(['TOO_LARGE']);
   });
 
-  it('the cell at fault is where the column says', () => {
+  it('the cell or line at fault is where the error says', () => {
     const lineOf = (file: string, n: number) => readBad(file).toString('utf8').split('\n')[n - 1] ?? '';
     expect(lineOf('bad-number.txt', 64).slice(13)).toMatch(/^1 2x4\t/);
     expect(lineOf('too-many-cells.txt', 31).slice(77)).toBe('33 770');
     expect(lineOf('bad-header.txt', 27).slice(84)).toBe('Sum');
     expect(lineOf('missing-cells.txt', 33)).toHaveLength(51);
+    expect([lineOf('duplicate-region.txt', 80), lineOf('duplicate-region.txt', 81)].map((l) => l.split('\t')[0])).toEqual([
+      'Trøndelag',
+      'Trøndelag - Trööndelage',
+    ]);
+    // Section 1's last row (48), blank lines where the title line was, then section 2's breakdown and period lines.
+    expect([48, 49, 50, 51, 52, 53, 54, 55].map((n) => lineOf('missing-title.txt', n).split('\t')[0])).toEqual([
+      'Trøndelag',
+      '',
+      '',
+      '',
+      '',
+      'Fylke og tiltaksgruppe',
+      '',
+      'Januar - Desember 2019',
+    ]);
   });
 
   // An error must not depend on where a stream's chunks happen to end: same code, line and column.
@@ -208,5 +237,146 @@ describe('each code in other shapes and encodings', () => {
     const firstLongest = text.split('\n').findIndex((l) => l.length === longest) + 1;
     expect([e.code, e.line]).toEqual(['LINE_TOO_LONG', firstLongest]);
     expect(() => parseError(Buffer.from(text), 's.txt', { maxLineLength: longest })).toThrow('parsed without an error');
+  });
+});
+
+const SEED_TITLE = 'Deltakere i arbeidsrettede tiltak. Tiltaksgruppe og fylke. Tidsserie måned';
+const MONTHS_LINE = 'Januar\tFebruar\tMars\tApril\tMai\tJuni\tJuli\tAugust\tSeptember\tOktober\tNovember\tDesember';
+/** Twelve values for a row of a January-December section. */
+const TWELVE = Array.from({ length: 12 }, (_, i) => String(i + 1)).join('\t');
+
+/** The seed as lines: line n is lines[n - 1]. */
+function seedLines(): string[] {
+  return readSeed().toString('utf8').split('\n');
+}
+
+function lineNumberOf(text: string, startsWith: string, nth = 1): number {
+  let seen = 0;
+  const i = text.split('\n').findIndex((l) => l.startsWith(startsWith) && ++seen === nth);
+  if (i === -1) throw new Error(`no line starting with ${startsWith}`);
+  return i + 1;
+}
+
+/**
+ * A small export in the one-cell-per-line layout the seed's tail switches to: a heading, one month per line, then
+ * each row's label and its values one per line, blank lines between cells.
+ */
+function cellsExport(rows: Array<[label: string, values: string[]]>, after = ''): string {
+  const head = [SEED_TITLE, 'Fylke og tiltaksgruppe', 'Januar - Februar 2019', 'Opplæring', 'Januar', 'Februar'];
+  const body = rows.flatMap(([label, values]) => [label, ...values]);
+  return `${[...head, ...body].join('\n\n')}\n${after}`;
+}
+
+describe('DUPLICATE_REGION: a region listed twice in one section', () => {
+  it('the seed with one county row listed twice (7,442 records before this check), at the second row', () => {
+    // Line 31 is section 1's Oslo row.
+    const lines = seedLines();
+    expect(lines[30]?.startsWith('Oslo\t2 938\t')).toBe(true);
+    lines.splice(31, 0, lines[30] ?? '');
+    const e = parseError(Buffer.from(lines.join('\n')), 'dup.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'DUPLICATE_REGION', line: 32 });
+    expect(e.detail).toContain('"Oslo" is Oslo again in section 1 (Opplæring), first at line 31');
+  });
+
+  it('two "I alt" rows, however each is labelled', () => {
+    // Line 28 is section 1's "I alt opplæring"; a bare "I alt" row under its last row (line 48) is the same row.
+    const lines = seedLines();
+    expect([lines[27]?.split('\t')[0], lines[47]?.split('\t')[0]]).toEqual(['I alt opplæring', 'Trøndelag']);
+    lines.splice(48, 0, `I alt\t${TWELVE}`);
+    const e = parseError(Buffer.from(lines.join('\n')), 'dup.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'DUPLICATE_REGION', line: 49 });
+    expect(e.detail).toContain('"I alt" is a second "I alt" row in section 1 (Opplæring), first at line 28');
+  });
+
+  it('in the one-cell-per-line layout, at the line of the second label, also with a Sami form', () => {
+    const text = cellsExport([
+      ['I alt opplæring', ['10', '12']],
+      ['Oslo', ['7', '8']],
+      ['Oslo - Oslove', ['3', '4']],
+    ]);
+    const e = parseError(Buffer.from(text), 'cells.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'DUPLICATE_REGION', line: lineNumberOf(text, 'Oslo - Oslove') });
+    expect(e.detail).toContain(`is Oslo again in section 1 (Opplæring), first at line ${lineNumberOf(text, 'Oslo')}`);
+  });
+
+  it('in the one-cell-per-line layout, a label wrapped over lines counts from its first line', () => {
+    const text = cellsExport([
+      ['I alt opplæring', ['10', '12']],
+      ['Trøndelag', ['7', '8']],
+      ['Trøndelag -\nTrööndelage', ['3', '4']],
+    ]);
+    expect(parseError(Buffer.from(text), 'cells.txt')).toMatchObject({
+      code: 'DUPLICATE_REGION',
+      line: lineNumberOf(text, 'Trøndelag -'),
+    });
+  });
+});
+
+describe('MISSING_TITLE: section text without the title line that starts a section', () => {
+  it("the seed without section 2's title line: not Avklaringstiltak's rows as more rows of Opplæring", () => {
+    // Line 52 is section 2's title line; without it, its breakdown line (54) becomes line 53.
+    const lines = seedLines();
+    expect([lines[51], lines[53]]).toEqual([SEED_TITLE, 'Fylke og tiltaksgruppe']);
+    lines.splice(51, 1);
+    const e = parseError(Buffer.from(lines.join('\n')), 'untitled.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'MISSING_TITLE', line: 53 });
+    expect(e.detail).toContain('its rows would be read as more rows of section 1 (Opplæring)');
+  });
+
+  it('a footnote or notes block after the last section is a warning, but rows after it are an error', () => {
+    // seedHead(48) ends with section 1's last row (Trøndelag, line 48).
+    const footnote = `${seedHead(48)}\n\nMerknad: tallene for desember er foreløpige.\n`;
+    const ok = parseWhole(Buffer.from(footnote), 'note.txt');
+    expect(ok.ok && ok.records.length).toBe(21 * 12);
+    expect(ok.ok && ok.summary.warnings.map((w) => [w.code, w.line])).toEqual([['IGNORED_TEXT', 51]]);
+    // The seed's "Om tabellene" block (lines 7-15, with a period line) after the rows instead of before them.
+    const notes = `${seedHead(48)}\n\n${seedLines().slice(6, 15).join('\n')}\n`;
+    expect(notes).toContain('\nOm tabellene\n\nJanuar - Desember 2019\n');
+    const notesOk = parseWhole(Buffer.from(notes), 'notes.txt');
+    expect(notesOk.ok && notesOk.records.length).toBe(21 * 12);
+    expect(notesOk.ok && notesOk.summary.warnings.map((w) => [w.code, w.line])).toEqual(
+      [51, 53, 55, 57, 59].map((line) => ['IGNORED_TEXT', line]),
+    );
+    const rows = `${footnote}\nVestland\t${TWELVE}\n`;
+    const e = parseError(Buffer.from(rows), 'note.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'MISSING_TITLE', line: 53 });
+    expect(e.detail).toContain('rows resume after text that is not part of section 1 (Opplæring) (line 51)');
+  });
+
+  it('a header row of months after the rows, after a blank line or right under them', () => {
+    const header = `\t${MONTHS_LINE}`;
+    const spaced = parseError(Buffer.from(`${seedHead(48)}\n${header}\nVestland\t${TWELVE}\n`), 'h.txt');
+    expect({ code: spaced.code, line: spaced.line }).toEqual({ code: 'MISSING_TITLE', line: 50 });
+    const under = parseError(Buffer.from(`${seedHead(48)}${header}\nVestland\t${TWELVE}\n`), 'h.txt');
+    expect({ code: under.code, line: under.line }).toEqual({ code: 'MISSING_TITLE', line: 49 });
+    expect(under.detail).toContain('before this header row');
+  });
+
+  it('a new section without its title line after a one-cell-per-line section, at its breakdown line', () => {
+    const next =
+      'Fylke og tiltaksgruppe\n\nJanuar - Februar 2019\n\nAvklaringstiltak\n\nJanuar\n\nFebruar\n\nI alt avklaringstiltak\n\n5\n\n6\n';
+    const text = cellsExport(
+      [
+        ['I alt opplæring', ['10', '12']],
+        ['Oslo', ['10', '12']],
+      ],
+      `\n${next}`,
+    );
+    const e = parseError(Buffer.from(text), 'cells.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'MISSING_TITLE', line: lineNumberOf(text, 'Fylke og tiltaksgruppe', 2) });
+  });
+});
+
+describe('REPEATED_SECTION', () => {
+  it('whatever the breakdown line says: the lake keys data by main group, measure group and month', () => {
+    // Section 1 (lines 19-48: "I alt" / Opplæring, 2019) again, under another breakdown line.
+    const lines = seedLines();
+    const again = lines.slice(18, 48);
+    expect([again[0], again[2], again[6]]).toEqual([SEED_TITLE, 'Fylke og tiltaksgruppe', 'Opplæring']);
+    again[2] = 'Fylke, hovedgrupper og tiltaksgrupper';
+    const text = [...lines.slice(0, 48), '', '', ...again, ''].join('\n');
+    const e = parseError(Buffer.from(text), 'again.txt');
+    expect({ code: e.code, line: e.line }).toEqual({ code: 'REPEATED_SECTION', line: lineNumberOf(text, '\tJanuar', 2) });
+    expect(e.detail).toContain('repeats months of the section at line 19');
   });
 });

@@ -16,9 +16,12 @@ import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import { navlakeInBackground, type Background } from '../helpers/cli.ts';
 import { SEED_FILE } from '../helpers/seeded-lake.ts';
 
-/** Ten years of a full export (2005-2014: 120 months, ~82,000 records): long enough to be killed in the middle. */
-const BIG = generateExportWithSummary({ seed: 7, years: Array.from({ length: 10 }, (_, i) => 2005 + i) });
-const BIG_KEY = 'tiltak 2005-2014.txt';
+/**
+ * Ten years of a full export (2020-2029: 120 months, ~82,000 records): long enough to be killed in the middle, and
+ * within the years the lake's views (like Athena's partition projection) read.
+ */
+const BIG = generateExportWithSummary({ seed: 7, years: Array.from({ length: 10 }, (_, i) => 2020 + i) });
+const BIG_KEY = 'tiltak 2020-2029.txt';
 const SEED_KEY = 'nav-tiltak-fylke-2019.txt';
 const BIG_MONTHS = 120;
 
@@ -140,12 +143,12 @@ async function tempFiles(lakeDir: string): Promise<string[]> {
   return found;
 }
 
-/** Months of the big upload written so far (its years are 2005-2014, the seed's 2019). */
+/** Months of the big upload written so far (its years are 2020-2029, the seed's 2019). */
 async function bigMonthsWritten(lakeDir: string): Promise<number> {
   const dir = join(lakeBucketDir(lakeDir), 'observations');
   if (!existsSync(dir)) return 0;
   const files = await readdir(dir, { recursive: true });
-  return files.filter((f) => /year=20(0[5-9]|1[0-4])/.test(f) && f.endsWith('.ndjson.gz._S3rver_object')).length;
+  return files.filter((f) => /year=202\d/.test(f) && f.endsWith('.ndjson.gz._S3rver_object')).length;
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -5,8 +5,9 @@
  *
  * Crash safety: no file under `<lakeDir>` is written in place. Bytes, ETags (`.md5`), metadata and markers go to a
  * temporary name and are renamed into place; an ETag file is removed before its object is replaced, so that a kill
- * between the two leaves no stale ETag (s3rver recomputes a missing one). Leftovers of a kill are removed at start, and
- * metadata or ETag files emptied by an older build or a full disk are read as absent, never as a 500.
+ * between the two leaves no stale ETag (s3rver recomputes a missing one). Temporary files of a killed process, and
+ * metadata or ETag files that an older build (which wrote them in place) left empty or cut, are removed at start and
+ * read as absent meanwhile, never as a 500.
  *
  * The raw bucket behaves as a versioned bucket: every stored upload gets a version id (its sequencer), carried in the
  * event as `s3.object.versionId`, and its bytes stay readable with `GET ?versionId=` under `<lakeDir>/versions/<id>`

@@ -48,7 +48,8 @@ export async function mergePartition(input: MergeInput, emit: (row: StoredObserv
   const { rank } = input;
   const held = new Map<string, StoredObservation>();
   const sectionRank = new Map<string, string | null>();
-  for (const r of input.existing) {
+  for (const stored of input.existing) {
+    const r = stored.upload_rank == null ? fromEarlierRelease(stored) : stored;
     held.set(cellKey(r), r);
     const s = sectionKey(r);
     sectionRank.set(s, maxRank(sectionRank.get(s), r.section_rank));
@@ -98,4 +99,13 @@ export async function mergePartition(input: MergeInput, emit: (row: StoredObserv
     } else emit(r);
   }
   return { rows, written, changed };
+}
+
+/**
+ * Rows written before ranks existed came from whole-month replacements by the newest vintage: they rank by their
+ * vintage alone, below any newer upload of the same vintage, and their month counts as complete.
+ */
+function fromEarlierRelease(r: StoredObservation): StoredObservation {
+  const rank = `${r.source_vintage}/`;
+  return { ...r, upload_rank: rank, section_rank: rank };
 }

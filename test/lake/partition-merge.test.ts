@@ -275,6 +275,17 @@ describe('the replacement rules for one month', () => {
     expect(new Set(rows.map((r) => r.section_rank))).toEqual(new Set(['2']));
   });
 
+  it('rows written before ranks existed keep their newer vintage against an older upload', async () => {
+    const legacy = { ...row({ rank: 'x', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 500), source_vintage: '2019-12' };
+    legacy.upload_rank = null;
+    const older: Upload = { rank: '2019-03/2024-01-01T00:00:00.000Z/0/0', sections: [{ ...OPPL, complete: true, cells: [['Oslo', 1]] }] };
+
+    const result = await mergeOne([legacy], older);
+
+    expect(result).toMatchObject({ changed: false, written: 0 });
+    expect(result.rows.map((r) => r.value)).toEqual([500]);
+  });
+
   it('gives the same rows for any set of uploads in any order (fast-check, against the set definition)', async () => {
     const regions = ['I alt', 'Oslo', 'Viken', 'Agder', 'Ukjent'];
     const sectionArb = fc.record({

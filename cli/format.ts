@@ -19,6 +19,7 @@ export function jsonValue(v: unknown): unknown {
 function text(v: unknown): string {
   const j = jsonValue(v);
   if (j === null || j === undefined) return '';
+  if (j instanceof Date) return j.toISOString();
   if (typeof j === 'object') return JSON.stringify(j);
   return String(j);
 }

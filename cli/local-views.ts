@@ -134,5 +134,14 @@ export function viewSql(source: ViewSource, bucketDir: string, schema?: string):
 /** The statements that (re)create every view for the lake in `lakeDir`. */
 export function viewStatements(lakeDir: string, schema?: string): string[] {
   const bucketDir = lakeBucketDir(lakeDir);
-  return SOURCES.map((s) => viewSql(s, bucketDir, schema));
+  return [...SOURCES.map((s) => viewSql(s, bucketDir, schema)), ...sharedFunctions(schema)];
+}
+
+/**
+ * Athena's functions the lake's SQL uses and DuckDB lacks, as macros: timestamps are stored as ISO-8601 strings, and
+ * `from_iso8601_timestamp(ingested_at)` then reads the same on both engines (timestamp with time zone).
+ */
+export function sharedFunctions(schema?: string): string[] {
+  const prefix = schema ? `${ident(schema)}.` : '';
+  return [`CREATE OR REPLACE MACRO ${prefix}from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`];
 }

@@ -1,6 +1,7 @@
 /**
  * The questions the demo asks, the README shows and the Athena workgroup saves as named queries. The SQL is kept to
- * the dialect DuckDB and Athena (Trino) share, and a test runs every query on the local DuckDB views.
+ * the dialect DuckDB and Athena (Trino) share, and a test runs every query on the local DuckDB views. Timestamps are
+ * ISO-8601 strings: `from_iso8601_timestamp(...)` is Athena's function, and the local views define it for DuckDB.
  */
 export interface ExampleQuery {
   /** Identifier, also the Athena named query's name. */
@@ -55,9 +56,9 @@ WHERE main_group_count = 4 AND any_suppressed = 0`,
   {
     id: 'recent-ingestions',
     question: 'Which uploads were processed, and what became of them?',
-    sql: `SELECT source_key, status, source_vintage, records_written, error_code
+    sql: `SELECT from_iso8601_timestamp(ingested_at) AS processed, source_key, status, source_vintage, records_written, error_code
 FROM ingestions
-ORDER BY ingested_at DESC
+ORDER BY from_iso8601_timestamp(ingested_at) DESC
 LIMIT 20`,
   },
 ];

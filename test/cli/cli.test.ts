@@ -161,9 +161,16 @@ describe('navlake ingest and query', () => {
     const db = await DuckDBInstance.create(join(lake, 'navlake.duckdb'), { access_mode: 'READ_ONLY' });
     const connection = await db.connect();
     const rows = (await connection.runAndReadAll('SELECT count(*)::INTEGER AS n FROM observations')).getRowObjectsJS();
+    // Athena's from_iso8601_timestamp, which the example queries use, is defined there too.
+    const times = (
+      await connection.runAndReadAll(
+        "SELECT count(*)::INTEGER AS n FROM ingestions WHERE from_iso8601_timestamp(ingested_at) > TIMESTAMPTZ '2020-01-01 00:00:00+00'",
+      )
+    ).getRowObjectsJS();
     connection.closeSync();
     db.closeSync();
     expect(rows).toEqual([{ n: 7430 }]);
+    expect(times).toEqual([{ n: 3 }]);
   });
 
   it('prints query results as table, CSV and one JSON array, and DuckDB errors with exit 1', async () => {

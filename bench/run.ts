@@ -17,6 +17,12 @@ import { runLocalQuery } from '../cli/local-query.ts';
 import { lakeBucketDir } from '../cli/local-views.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
 import { createIngestHandler } from '../lambdas/ingest/handler.ts';
+import {
+  DEFAULT_MAX_UPLOAD_BYTES,
+  INGEST_MEMORY_MB as LAMBDA_MEMORY_MB,
+  INGEST_TIMEOUT_SECONDS as LAMBDA_TIMEOUT_S,
+} from '../lambdas/ingest/settings.ts';
+import { countiesOf } from '../lambdas/parser/regions.ts';
 import { createKeyLock } from '../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
 import { PartitionBuilder } from '../lambdas/lake/observation-file.ts';
@@ -277,6 +283,126 @@ async function benchLambda(work: string) {
   return { bundle_kb: bundleKb, cold_start_ms: stat3(samples), load_ms: stat3(loads) };
 }
 
+// ---- the handler at its limits ----------------------------------------------------------------------------------
+
+/** A valid export of `targetBytes` whose sections all differ (measure groups "Tiltak 1", "Tiltak 2", ...), one year. */
+function uniqueSectionsExport(targetBytes: number, title: string): string {
+  const counties = countiesOf(2019).map((c) => c.name);
+  const months = ['Januar', 'Februar', 'Mars', 'April', 'Mai', 'Juni', 'Juli', 'August', 'September', 'Oktober', 'November', 'Desember'];
+  const parts: string[] = [];
+  let size = 0;
+  for (let n = 1; size < targetBytes; n++) {
+    const rows = counties.map((name, i) => [name, months.map((_, m) => 10 + ((n * 7 + i * 13 + m * 3) % 900))] as const);
+    const total = months.map((_, m) => rows.reduce((sum, [, v]) => sum + (v[m] as number), 0));
+    const text = [
+      title,
+      '',
+      'Fylke og tiltaksgruppe',
+      '',
+      'Januar - Desember 2019',
+      '',
+      `Tiltak ${n}`,
+      '',
+      `\t${months.join('\t')}`,
+      `I alt tiltak ${n}\t${total.join('\t')}`,
+      ...rows.map(([name, v]) => `${name}\t${v.join('\t')}`),
+      '',
+      '',
+    ].join('\n');
+    parts.push(text);
+    size += Buffer.byteLength(text);
+  }
+  return parts.join('');
+}
+
+/**
+ * The deployed bundle on the two worst uploads it accepts: the most months one export can hold (every year the parser
+ * accepts) and an export at the upload limit; each into an empty lake and then again into the lake holding it.
+ */
+async function benchWorst(work: string) {
+  const bundle = await bundleHandler(join(HERE, 'out', 'lambda'));
+  const lakeDir = join(work, 'worst');
+  const server = await startLocalS3({ lakeDir, port: 0, silent: true });
+  const limit = QUICK ? 1024 * 1024 : DEFAULT_MAX_UPLOAD_BYTES;
+  const title = 'Deltakere i arbeidsrettede tiltak. Tiltaksgruppe og fylke. Tidsserie måned';
+  const inputs: Array<[string, string]> = [
+    ['most months', generateExport({ seed: 9, years: Array.from({ length: QUICK ? 20 : 111 }, (_, i) => 1990 + i), sectionsPerYear: 1 })],
+    ['upload limit', uniqueSectionsExport(limit - 64 * 1024, title)],
+  ];
+  const results: Record<
+    string,
+    { bytes: number; months?: number; records: number; runs: Array<{ seconds: number; peak_rss_mb: number; status: string }> }
+  > = {};
+  try {
+    let sequence = 0;
+    for (const [name, text] of inputs) {
+      const body = Buffer.from(text, 'utf8');
+      results[name] = { bytes: body.length, records: 0, runs: [] };
+      for (const pass of ['empty lake', 'again']) {
+        const key = `worst/${name} ${pass}.txt`;
+        const put = await server.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
+        const event = {
+          Records: [
+            {
+              eventVersion: '2.1',
+              eventSource: 'aws:s3',
+              awsRegion: LOCAL_REGION,
+              eventTime: new Date().toISOString(),
+              eventName: 'ObjectCreated:Put',
+              s3: {
+                s3SchemaVersion: '1.0',
+                bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
+                object: {
+                  key: s3EventKeyEncode(key),
+                  size: body.length,
+                  eTag: (put.ETag ?? '').replace(/"/g, ''),
+                  sequencer: `${++sequence}`.padStart(16, '0'),
+                },
+              },
+            },
+          ],
+        };
+        const out = await runChild([join(HERE, 'children', 'handler-worst.mjs'), bundle, JSON.stringify(event)], {
+          PATH: process.env.PATH,
+          AWS_ENDPOINT_URL_S3: server.endpoint,
+          AWS_REGION: LOCAL_REGION,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+          AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          LAKE_BUCKET: LOCAL_LAKE_BUCKET,
+          MAX_UPLOAD_BYTES: String(limit),
+          POWERTOOLS_METRICS_NAMESPACE: 'navlake',
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+          // Lambda caps the heap by the function's memory; the same cap here makes the figure Lambda's.
+          NODE_OPTIONS: `--max-old-space-size=${Math.round(LAMBDA_MEMORY_MB * 0.9)}`,
+        });
+        const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+          seconds: number;
+          peak_rss_mb: number;
+          status: string;
+          records: number;
+        };
+        if (r.status !== 'accepted' && r.status !== 'superseded') throw new Error(`worst case ${name}, ${pass}: ${out}`);
+        results[name].records = r.records;
+        results[name].runs.push({ seconds: r.seconds, peak_rss_mb: r.peak_rss_mb, status: r.status });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  const all = Object.values(results).flatMap((r) => r.runs);
+  return {
+    peak_rss_mb_worst: Math.max(...all.map((r) => r.peak_rss_mb)),
+    seconds_worst: Math.max(...all.map((r) => r.seconds)),
+    memory_mb: LAMBDA_MEMORY_MB,
+    timeout_s: LAMBDA_TIMEOUT_S,
+    upload_limit_bytes: limit,
+    cases: results,
+  };
+}
+
 // ---- end to end ----------------------------------------------------------------------------------------------------
 
 // ---- ingest (replacement rules) ----------------------------------------------------------------------------------
@@ -483,6 +609,9 @@ const GOALS = {
   'memory.peak_rss_mb': { max: 200 },
   'lambda.bundle_kb': { max: 500 },
   'lambda.cold_start_ms': { max: 250 },
+  // Half the function's memory and timeout: the worst accepted upload passes with a 2x margin.
+  'lambda.peak_rss_mb_worst': { max: LAMBDA_MEMORY_MB / 2 },
+  'lambda.seconds_worst': { max: LAMBDA_TIMEOUT_S / 2 },
   'e2e.upload_to_query_ms': { max: 2000 },
   'athena.pruning_factor': { min: 10 },
 } as const;
@@ -518,6 +647,8 @@ async function main(): Promise<void> {
     const lambda = await benchLambda(work);
     log('ingest: the replacement rules against the plain write path');
     const ingest = await benchIngest(work);
+    log('the deployed bundle at its limits (most months, upload limit)');
+    const worst = await benchWorst(work);
     log('upload to query (navlake serve)');
     const e2e = await benchEndToEnd(work);
     log('partition pruning on a 24-month lake');
@@ -557,6 +688,9 @@ async function main(): Promise<void> {
         cold_start_ms: lambda.cold_start_ms.median,
         runs: lambda.cold_start_ms,
         load_ms: lambda.load_ms,
+        peak_rss_mb_worst: worst.peak_rss_mb_worst,
+        seconds_worst: worst.seconds_worst,
+        worst,
       },
       ingest: {
         empty_lake_ms: ingest.empty.median,
@@ -595,6 +729,17 @@ async function main(): Promise<void> {
     row(`memory.peak_rss_mb (${memory.input_mb.toFixed(0)} MB input)`, memory.peak_rss_mb, 'memory.peak_rss_mb');
     row('lambda.bundle_kb', lambda.bundle_kb, 'lambda.bundle_kb');
     row('lambda.cold_start_ms', lambda.cold_start_ms, 'lambda.cold_start_ms');
+    for (const [name, c] of Object.entries(worst.cases)) {
+      for (const [i, r] of c.runs.entries()) {
+        row(
+          `lambda worst: ${name} (${(c.bytes / 1048576).toFixed(1)} MB, ${c.records} records), ${i === 0 ? 'empty lake' : 'again'}: peak MB`,
+          r.peak_rss_mb,
+        );
+        row(`lambda worst: ${name}, ${i === 0 ? 'empty lake' : 'again'}: seconds`, r.seconds);
+      }
+    }
+    row(`lambda.peak_rss_mb_worst (function memory ${worst.memory_mb} MB)`, worst.peak_rss_mb_worst, 'lambda.peak_rss_mb_worst');
+    row(`lambda.seconds_worst (timeout ${worst.timeout_s} s)`, worst.seconds_worst, 'lambda.seconds_worst');
     row('ingest ms, one export into an empty lake', ingest.empty);
     row('ingest ms, the same export again (read, merge, compare)', ingest.merge);
     row('ingest baseline ms: parse, encode, PUT per month, no merge', ingest.baseline);

@@ -17,18 +17,21 @@ import {
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REJECTED_PREFIX } from '../lambdas/lake/layout.ts';
-import { DEFAULT_MAX_UPLOAD_BYTES, INGEST_SERVICE_NAME, METRICS_NAMESPACE } from '../lambdas/ingest/settings.ts';
+import {
+  DEFAULT_MAX_UPLOAD_BYTES,
+  INGEST_MEMORY_MB,
+  INGEST_SERVICE_NAME,
+  INGEST_TIMEOUT_SECONDS,
+  METRICS_NAMESPACE,
+} from '../lambdas/ingest/settings.ts';
 import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 
-// Sized from `npm run bench` (one x86 core): bytes to gzip NDJSON runs at ~120k records/s and the parser's peak RSS
-// stays under 200 MB on any input. A real export (40 KB - 5 MB, up to ~1M records) takes under 10 s of one core;
-// the 100 MB upload limit (~18M records) about 150 s. 1024 MB buys ~0.6 vCPU, so that worst case fits in 300 s.
+// Sized from `npm run bench` (lambda.peak_rss_mb_worst, lambda.seconds_worst): the worst upload the handler accepts
+// (the most months an export can hold, or the upload limit) uses at most half the memory and half the timeout.
 // The queue's visibility timeout follows INGEST_TIMEOUT.
-/** Memory of the ingest function, in MB (also buys CPU: parsing and gzip are CPU-bound). */
-export const INGEST_MEMORY_MB = 1024;
-/** Time the ingest function has for one batch of uploads. */
-export const INGEST_TIMEOUT = Duration.seconds(300);
+export { INGEST_MEMORY_MB };
+export const INGEST_TIMEOUT = Duration.seconds(INGEST_TIMEOUT_SECONDS);
 /**
  * Uploads per invocation. One: a batch must fit in INGEST_TIMEOUT, and a single upload near the size limit already
  * takes half of it; partial batch responses stay on so the handler's contract is the same at any batch size.

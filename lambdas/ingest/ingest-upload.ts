@@ -18,6 +18,11 @@ import type { UploadRef } from './events.ts';
 
 export { DEFAULT_MAX_UPLOAD_BYTES } from './settings.ts';
 const PARTITION_WRITE_CONCURRENCY = 8;
+/**
+ * A merge holds the month's current rows as objects (~650 bytes each): months merged at once are limited so that
+ * together they hold about this many rows (measured in `npm run bench`, lambda.peak_rss_mb_worst).
+ */
+const ROWS_IN_FLIGHT = 300_000;
 
 export interface IngestLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -92,7 +97,9 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
   const cutOff = new Set(
     summary.cutOffSections.map((s) => `${s.year}\u0000${sectionKey({ main_group: s.mainGroup, measure_group: s.measureGroup })}`),
   );
-  const outcomes = await mapLimit(partitions, PARTITION_WRITE_CONCURRENCY, (p) =>
+  const largest = partitions.reduce((n, p) => Math.max(n, p.records), 0);
+  const concurrency = Math.max(1, Math.min(PARTITION_WRITE_CONCURRENCY, Math.floor(ROWS_IN_FLIGHT / Math.max(1, largest))));
+  const outcomes = await mapLimit(partitions, concurrency, (p) =>
     writePartition(deps, summary.dataset ?? '', p, provenance, (section) => !cutOff.has(`${p.year}\u0000${section}`)),
   );
   const recordsWritten = outcomes.reduce((sum, o) => sum + o.written, 0);

@@ -3,14 +3,14 @@
  * in the partition path). While an upload is parsed its rows are compressed as they arrive, so it is held in memory
  * only in compressed form until it is merged into the lake.
  */
-import { createGzip, type Gzip, gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { dataColumns, OBSERVATIONS_TABLE, type Observation } from '../schema/columns.ts';
 
 /** A row as stored in a partition object: the partition columns live in its path. */
 export type StoredObservation = Omit<Observation, 'year' | 'month'>;
 
 const COLUMNS = dataColumns(OBSERVATIONS_TABLE).map((c) => c.name) as Array<keyof StoredObservation>;
-const FLUSH_CHARS = 64 * 1024;
+const FLUSH_CHARS = 32 * 1024;
 
 /** One JSON line of a record: only the data columns, in schema order. */
 export function observationLine(r: StoredObservation): string {
@@ -19,31 +19,66 @@ export function observationLine(r: StoredObservation): string {
   return JSON.stringify(row);
 }
 
-/** The line each row was read from, so that a row kept unchanged is written back without serialising it again. */
-const sourceLines = new WeakMap<StoredObservation, string>();
-
-/** The JSON line of a row: the line it was read from if it has one, else a new one. */
-export function storedLine(r: StoredObservation): string {
-  return sourceLines.get(r) ?? observationLine(r);
+/**
+ * A row of the lake as a merge holds it: what the replacement rules look at, and the line it was read from. A month
+ * can hold hundreds of thousands of rows; keeping the line rather than the parsed row keeps that to ~1 KB a row.
+ */
+export interface HeldRow {
+  main_group: string;
+  measure_group: string;
+  region: string;
+  upload_rank: string | null;
+  section_rank: string | null;
+  line: string;
 }
 
-/** The rows of a stored partition object (gzip NDJSON). */
-export function readObservationLines(gz: Uint8Array): StoredObservation[] {
+/** Rows written before ranks existed came from whole-month replacements: they rank by their vintage alone. */
+function earlierReleaseRank(vintage: string): string {
+  return `${vintage}/`;
+}
+
+/** The rows of a stored partition object (gzip NDJSON), as a merge holds them. */
+export function readHeldRows(gz: Uint8Array): HeldRow[] {
   const text = gunzipSync(gz).toString('utf8');
-  const rows: StoredObservation[] = [];
+  const rows: HeldRow[] = [];
+  // Every row of a month repeats a few section names and ranks: one copy of each.
+  const strings = new Map<string, string>();
+  const one = (s: string | null): string | null => {
+    if (s === null) return null;
+    const known = strings.get(s);
+    if (known !== undefined) return known;
+    strings.set(s, s);
+    return s;
+  };
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     if (end > start) {
       const line = text.slice(start, end);
-      const row = JSON.parse(line) as StoredObservation;
-      sourceLines.set(row, line);
-      rows.push(row);
+      const r = JSON.parse(line) as StoredObservation;
+      const legacy = r.upload_rank == null ? earlierReleaseRank(r.source_vintage) : null;
+      rows.push({
+        main_group: one(r.main_group) as string,
+        measure_group: one(r.measure_group) as string,
+        region: one(r.region) as string,
+        upload_rank: one(legacy ?? r.upload_rank),
+        section_rank: one(legacy ?? r.section_rank ?? null),
+        line,
+      });
     }
     start = end + 1;
   }
   return rows;
+}
+
+/** The JSON line of a held row with the section_rank it must carry. */
+export function heldLine(r: HeldRow, sectionRank: string | null): string {
+  if (sectionRank === r.section_rank && r.upload_rank !== null && !r.upload_rank.endsWith('/')) return r.line;
+  const row = JSON.parse(r.line) as StoredObservation;
+  row.upload_rank = r.upload_rank;
+  row.section_rank = sectionRank;
+  return observationLine(row);
 }
 
 /** The section a row belongs to for replacement: main group and measure group (the breakdown line may change). */
@@ -66,15 +101,18 @@ interface OpenPartition {
   month: number;
   records: number;
   pending: string;
-  gzip: Gzip;
   chunks: Buffer[];
-  done: Promise<void>;
   sections: Set<string>;
   lastMain: string;
   lastMeasure: string;
 }
 
-/** Splits records into (year, month) partitions and gzips each as it goes. */
+/**
+ * Splits records into (year, month) partitions and compresses each as it goes. Each partition's pending text is
+ * compressed as its own gzip member once it reaches FLUSH_CHARS, so no compressor stays open per partition: an
+ * export covering a thousand months holds a thousand small strings, not a thousand zlib states (~256 KB each).
+ * Concatenated members are one valid gzip stream.
+ */
 export class PartitionBuilder {
   private readonly open = new Map<number, OpenPartition>();
 
@@ -90,7 +128,7 @@ export class PartitionBuilder {
         p.sections.add(sectionKey(r));
       }
       if (p.pending.length >= FLUSH_CHARS) {
-        p.gzip.write(p.pending);
+        p.chunks.push(gzipSync(p.pending, { level: 6 }));
         p.pending = '';
       }
     }
@@ -99,15 +137,15 @@ export class PartitionBuilder {
   /** Closes every partition; sorted by period. */
   async finish(): Promise<EncodedPartition[]> {
     const parts = [...this.open.values()].sort((a, b) => a.year - b.year || a.month - b.month);
-    for (const p of parts) p.gzip.end(p.pending);
-    await Promise.all(parts.map((p) => p.done));
     this.open.clear();
-    return parts.map((p) => ({ year: p.year, month: p.month, records: p.records, body: Buffer.concat(p.chunks), sections: p.sections }));
+    return parts.map((p) => {
+      if (p.pending.length > 0) p.chunks.push(gzipSync(p.pending, { level: 6 }));
+      return { year: p.year, month: p.month, records: p.records, body: Buffer.concat(p.chunks), sections: p.sections };
+    });
   }
 
-  /** Releases the compressors when the upload is abandoned (a parse error). */
+  /** Drops what was built when the upload is abandoned (a parse error). */
   discard(): void {
-    for (const p of this.open.values()) p.gzip.destroy();
     this.open.clear();
   }
 
@@ -115,16 +153,7 @@ export class PartitionBuilder {
     const id = year * 100 + month;
     let p = this.open.get(id);
     if (!p) {
-      const gzip = createGzip({ level: 6 });
-      const chunks: Buffer[] = [];
-      gzip.on('data', (c: Buffer) => chunks.push(c));
-      const done = new Promise<void>((resolve, reject) => {
-        gzip.once('end', resolve);
-        gzip.once('error', reject);
-      });
-      // Rejections are awaited in finish(); without a handler a discarded upload would crash the process.
-      done.catch(() => undefined);
-      p = { year, month, records: 0, pending: '', gzip, chunks, done, sections: new Set(), lastMain: '', lastMeasure: '' };
+      p = { year, month, records: 0, pending: '', chunks: [], sections: new Set(), lastMain: '', lastMeasure: '' };
       this.open.set(id, p);
     }
     return p;

@@ -9,13 +9,16 @@
  * Both rules take a maximum (per cell, and per section), so the result depends only on the set of uploads merged,
  * never on their order, and merging the same upload twice changes nothing.
  */
-import { type StoredObservation, sectionKey } from './observation-file.ts';
+import type { StoredObservation } from './observation-file.ts';
 
-export interface MergeInput {
+/** What the rules look at in a row; the rest of the row is carried along untouched. */
+export type MergeRow = Pick<StoredObservation, 'main_group' | 'measure_group' | 'region' | 'upload_rank' | 'section_rank'>;
+
+export interface MergeInput<E extends MergeRow, I extends MergeRow> {
   /** The rows the partition object holds now (empty when there is none). */
-  existing: readonly StoredObservation[];
-  /** The upload's rows for this partition, provenance set (source_*, ingested_at, upload_rank); any order. */
-  incoming: Iterable<StoredObservation> | AsyncIterable<StoredObservation>;
+  existing: readonly E[];
+  /** The upload's rows for this partition (their upload_rank is `rank`); any order. */
+  incoming: Iterable<I> | AsyncIterable<I>;
   /** upload_rank of the incoming upload. */
   rank: string;
   /** Sections (sectionKey) the upload has rows for in this partition. */
@@ -33,8 +36,8 @@ export interface MergeResult {
   changed: boolean;
 }
 
-function cellKey(r: StoredObservation): string {
-  return `${sectionKey(r)}\u0000${r.region}`;
+function sectionOf(r: MergeRow): string {
+  return `${r.main_group}\u0000${r.measure_group}`;
 }
 
 function maxRank(a: string | null | undefined, b: string | null | undefined): string | null {
@@ -43,15 +46,20 @@ function maxRank(a: string | null | undefined, b: string | null | undefined): st
   return a >= b ? a : b;
 }
 
-/** Streams the merged rows to `emit`: the incoming rows that win first, in their order, then the surviving others. */
-export async function mergePartition(input: MergeInput, emit: (row: StoredObservation) => void): Promise<MergeResult> {
+/**
+ * Streams the merged rows to `emit` with the section_rank each must carry: the incoming rows that win first, in
+ * their order, then the surviving others. A row is emitted as it was given; only its section_rank may change.
+ */
+export async function mergePartition<E extends MergeRow, I extends MergeRow>(
+  input: MergeInput<E, I>,
+  emit: (row: E | I, sectionRank: string | null, from: 'existing' | 'incoming') => void,
+): Promise<MergeResult> {
   const { rank } = input;
-  const held = new Map<string, StoredObservation>();
+  const held = new Map<string, E>();
   const sectionRank = new Map<string, string | null>();
-  for (const stored of input.existing) {
-    const r = stored.upload_rank == null ? fromEarlierRelease(stored) : stored;
-    held.set(cellKey(r), r);
-    const s = sectionKey(r);
+  for (const r of input.existing) {
+    const s = sectionOf(r);
+    held.set(`${s}\u0000${r.region}`, r);
     sectionRank.set(s, maxRank(sectionRank.get(s), r.section_rank));
   }
   for (const s of input.sections) {
@@ -63,10 +71,10 @@ export async function mergePartition(input: MergeInput, emit: (row: StoredObserv
   let changed = false;
   const taken = new Set<string>();
   for await (const r of input.incoming) {
-    const s = sectionKey(r);
+    const s = sectionOf(r);
     const floor = sectionRank.get(s) ?? null;
     if (floor !== null && rank < floor) continue;
-    const key = cellKey(r);
+    const key = `${s}\u0000${r.region}`;
     // The parser refuses a region listed twice in a section; a second copy here is a bug, not data.
     if (taken.has(key)) throw new Error(`the upload has two rows for one cell: ${key.replace(/\u0000/g, ' / ')}`);
     const current = held.get(key);
@@ -77,35 +85,23 @@ export async function mergePartition(input: MergeInput, emit: (row: StoredObserv
     written++;
     if (current && currentRank === rank) {
       // The same upload again (a redelivery): the row is already there.
-      const kept = current.section_rank === floor ? current : { ...current, section_rank: floor };
-      if (kept !== current) changed = true;
-      emit(kept);
+      if (current.section_rank !== floor) changed = true;
+      emit(current, floor, 'existing');
       continue;
     }
     changed = true;
-    emit({ ...r, upload_rank: rank, section_rank: floor });
+    emit(r, floor, 'incoming');
   }
   for (const [key, r] of held) {
     if (taken.has(key)) continue;
-    const floor = sectionRank.get(sectionKey(r)) ?? null;
+    const floor = sectionRank.get(sectionOf(r)) ?? null;
     if (floor !== null && (r.upload_rank ?? '') < floor) {
       changed = true;
       continue;
     }
     rows++;
-    if (r.section_rank !== floor) {
-      changed = true;
-      emit({ ...r, section_rank: floor });
-    } else emit(r);
+    if (r.section_rank !== floor) changed = true;
+    emit(r, floor, 'existing');
   }
   return { rows, written, changed };
-}
-
-/**
- * Rows written before ranks existed came from whole-month replacements by the newest vintage: they rank by their
- * vintage alone, below any newer upload of the same vintage, and their month counts as complete.
- */
-function fromEarlierRelease(r: StoredObservation): StoredObservation {
-  const rank = `${r.source_vintage}/`;
-  return { ...r, upload_rank: rank, section_rank: rank };
 }

@@ -4,10 +4,17 @@
  * conditional (If-Match on the ETag read, If-None-Match for a new object) and retried on conflict, so concurrent and
  * duplicate deliveries converge; the embedded S3 server ignores conditions, so locally a per-key lock serialises it.
  */
-import { createGunzip, gzipSync } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KeyLock } from './key-lock.ts';
-import { type EncodedPartition, readObservationLines, type StoredObservation, storedLine } from './observation-file.ts';
+import {
+  type EncodedPartition,
+  type HeldRow,
+  heldLine,
+  observationLine,
+  readHeldRows,
+  type StoredObservation,
+} from './observation-file.ts';
 import { type MergeResult, mergePartition } from './partition-merge.ts';
 import { isNotFound, isWriteConflict } from './s3-errors.ts';
 
@@ -54,7 +61,7 @@ export async function mergeIntoPartition(
 async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts: number): Promise<PartitionMergeResult> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await readPartition(s3, merge.bucket, merge.key);
-    const lines: string[] = [];
+    const out = new GzipCollector();
     const result = await mergePartition(
       {
         existing: current.rows,
@@ -63,15 +70,19 @@ async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts
         sections: merge.partition.sections,
         complete: merge.complete,
       },
-      (row) => lines.push(storedLine(row)),
+      (row, sectionRank, from) =>
+        out.write(`${from === 'existing' ? heldLine(row as HeldRow, sectionRank) : incomingLine(row as StoredObservation, sectionRank)}\n`),
     );
-    if (!result.changed) return { ...result, attempts: attempt };
+    if (!result.changed) {
+      out.discard();
+      return { ...result, attempts: attempt };
+    }
     try {
       await s3.send(
         new PutObjectCommand({
           Bucket: merge.bucket,
           Key: merge.key,
-          Body: gzipSync(lines.length > 0 ? `${lines.join('\n')}\n` : ''),
+          Body: await out.end(),
           ContentType: 'application/gzip',
           ...(current.etag ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
         }),
@@ -85,11 +96,11 @@ async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts
   throw new PartitionConflictError(`${merge.key}: still conflicting after ${maxAttempts} conditional writes`);
 }
 
-async function readPartition(s3: S3Client, bucket: string, key: string): Promise<{ etag?: string; rows: StoredObservation[] }> {
+async function readPartition(s3: S3Client, bucket: string, key: string): Promise<{ etag?: string; rows: HeldRow[] }> {
   try {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
-    return { ...(object.ETag ? { etag: object.ETag } : {}), rows: bytes.length > 0 ? readObservationLines(bytes) : [] };
+    return { ...(object.ETag ? { etag: object.ETag } : {}), rows: bytes.length > 0 ? readHeldRows(bytes) : [] };
   } catch (e) {
     if (isNotFound(e)) return { rows: [] };
     throw e;
@@ -113,6 +124,47 @@ async function* incomingRows(body: Buffer, p: Provenance): AsyncGenerator<Stored
     carry = text.slice(start);
   }
   if (carry.length > 0) yield withProvenance(JSON.parse(carry) as StoredObservation, p);
+}
+
+/** One gzip stream, fed line by line, its output kept compressed: a big partition never exists as one string. */
+class GzipCollector {
+  private readonly gzip = createGzip({ level: 6 });
+  private readonly chunks: Buffer[] = [];
+  private readonly done: Promise<void>;
+  private pending = '';
+
+  constructor() {
+    this.gzip.on('data', (c: Buffer) => this.chunks.push(c));
+    this.done = new Promise((resolve, reject) => {
+      this.gzip.once('end', resolve);
+      this.gzip.once('error', reject);
+    });
+    // Awaited in end(); a merge abandoned before it must not crash the process.
+    this.done.catch(() => undefined);
+  }
+
+  write(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= 64 * 1024) {
+      this.gzip.write(this.pending);
+      this.pending = '';
+    }
+  }
+
+  discard(): void {
+    this.gzip.destroy();
+  }
+
+  async end(): Promise<Buffer> {
+    this.gzip.end(this.pending);
+    await this.done;
+    return Buffer.concat(this.chunks);
+  }
+}
+
+function incomingLine(r: StoredObservation, sectionRank: string | null): string {
+  r.section_rank = sectionRank;
+  return observationLine(r);
 }
 
 function withProvenance(r: StoredObservation, p: Provenance): StoredObservation {

@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredObservation } from '../../lambdas/lake/observation-file.ts';
 import { mergePartition } from '../../lambdas/lake/partition-merge.ts';
+import { readHeldRows } from '../../lambdas/lake/observation-file.ts';
+import { gzipSync } from 'node:zlib';
 
 interface Section {
   main: string;
@@ -53,7 +55,7 @@ async function mergeOne(held: StoredObservation[], u: Upload): Promise<{ rows: S
       sections: new Set(u.sections.filter((s) => s.cells.length > 0).map((s) => `${s.main}\u0000${s.measure}`)),
       complete: (s) => complete.has(s),
     },
-    (r) => out.push(r),
+    (r, sectionRank) => out.push({ ...(r as StoredObservation), section_rank: sectionRank }),
   );
   return { rows: out, changed: result.changed, written: result.written };
 }
@@ -277,13 +279,23 @@ describe('the replacement rules for one month', () => {
 
   it('rows written before ranks existed keep their newer vintage against an older upload', async () => {
     const legacy = { ...row({ rank: 'x', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 500), source_vintage: '2019-12' };
-    legacy.upload_rank = null;
-    const older: Upload = { rank: '2019-03/2024-01-01T00:00:00.000Z/0/0', sections: [{ ...OPPL, complete: true, cells: [['Oslo', 1]] }] };
+    const { upload_rank: _u, section_rank: _s, ...withoutRanks } = legacy;
+    const held = readHeldRows(gzipSync(`${JSON.stringify(withoutRanks)}\n`));
+    const out: StoredObservation[] = [];
 
-    const result = await mergeOne([legacy], older);
+    const result = await mergePartition(
+      {
+        existing: held,
+        incoming: [row({ rank: '2019-03/2024', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 1)],
+        rank: '2019-03/2024',
+        sections: new Set([`${OPPL.main}\u0000${OPPL.measure}`]),
+        complete: () => true,
+      },
+      (r) => out.push(JSON.parse((r as { line: string }).line) as StoredObservation),
+    );
 
     expect(result).toMatchObject({ changed: false, written: 0 });
-    expect(result.rows.map((r) => r.value)).toEqual([500]);
+    expect(out.map((r) => r.value)).toEqual([500]);
   });
 
   it('gives the same rows for any set of uploads in any order (fast-check, against the set definition)', async () => {

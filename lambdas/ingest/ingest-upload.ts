@@ -22,7 +22,7 @@ const PARTITION_WRITE_CONCURRENCY = 8;
  * A merge holds the month's current rows as objects (~650 bytes each): months merged at once are limited so that
  * together they hold about this many rows (measured in `npm run bench`, lambda.peak_rss_mb_worst).
  */
-const ROWS_IN_FLIGHT = 300_000;
+const ROWS_IN_FLIGHT = 100_000;
 
 export interface IngestLogger {
   info(message: string, extra?: Record<string, unknown>): void;

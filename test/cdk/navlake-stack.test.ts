@@ -192,8 +192,8 @@ describe('ingest pipeline', () => {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
     });
-    // 10 MiB: sized by the bench's worst cases (lambda.peak_rss_mb_worst, lambda.seconds_worst).
-    expect(MAX_UPLOAD_BYTES).toBe(10_485_760);
+    // 4 MiB: sized by the bench's worst cases (lambda.peak_rss_mb_worst, lambda.seconds_worst).
+    expect(MAX_UPLOAD_BYTES).toBe(4_194_304);
   });
 
   it('logs to its own log group with a retention', () => {

@@ -17,6 +17,9 @@ export class QueryError extends Error {
   override readonly name = 'QueryError';
 }
 
+/** More than one SQL statement in one query: refused rather than silently running only some of them. */
+export class MultipleStatementsError extends QueryError {}
+
 async function withConnection<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:');
   try {
@@ -39,6 +42,15 @@ export function withLakeConnection<T>(lakeDir: string, work: (c: DuckDBConnectio
 }
 
 export async function runSql(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+  // DuckDB's own parser counts the statements, so semicolons in literals or a trailing one are no concern. A text
+  // it cannot parse is left to runAndReadAll below, which reports the syntax error.
+  const count = await connection.extractStatements(sql).then(
+    (e) => e.count,
+    () => 1,
+  );
+  if (count > 1) {
+    throw new MultipleStatementsError(`the SQL holds ${count} statements; query runs one statement at a time`);
+  }
   let reader: DuckDBResultReader;
   try {
     reader = await connection.runAndReadAll(sql);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isParseError } from '../lambdas/parser/index.ts';
 import { registerParse } from './commands/parse.ts';
@@ -11,6 +12,7 @@ import { CliError } from './errors.ts';
 
 const program = new Command('navlake')
   .description('NAV monthly statistics exports to an SQL-ready data lake')
+  .version(packageVersion(), '-V, --version', 'print the navlake version')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -47,4 +49,9 @@ function exitCodeFor(e: unknown): number {
   process.stderr.write(`navlake: ${e instanceof Error ? e.message : String(e)}\n`);
   if (process.env.NAVLAKE_DEBUG) console.error(e);
   return 1;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }

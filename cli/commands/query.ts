@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { formatRows, writeOut, type OutputFormat } from '../format.ts';
@@ -27,8 +29,11 @@ export function registerQuery(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new CliError(`--format must be table, csv or json, not "${opts.format}"`, 2);
       }
+      if (!opts.athena && !(await isLake(opts.lake))) {
+        throw new CliError(`${opts.lake} is not a navlake lake (no s3/ directory); ingest into it first or pick another --lake`, 2);
+      }
       // Loaded on demand: the AWS SDK and DuckDB take most of the CLI's start-up time.
-      const [{ AthenaQueryError, runAthenaQuery }, { QueryError, runLocalQuery }] = await Promise.all([
+      const [{ AthenaQueryError, runAthenaQuery }, { MultipleStatementsError, QueryError, runLocalQuery }] = await Promise.all([
         import('../athena-query.ts'),
         import('../local-query.ts'),
       ]);
@@ -38,10 +43,19 @@ export function registerQuery(program: Command): void {
           ? await runAthenaQuery(sql, { workgroup: opts.workgroup, database: opts.database })
           : await runLocalQuery(opts.lake, sql);
       } catch (e) {
+        if (e instanceof MultipleStatementsError) throw new CliError(e.message, 2, { cause: e });
         if (e instanceof QueryError || e instanceof AthenaQueryError) throw new CliError(e.message, 1, { cause: e });
         throw e;
       }
       const columns = result.columns.map((c) => c.name);
       await writeOut(process.stdout, `${formatRows(opts.format as OutputFormat, columns, result.rows)}\n`);
     });
+}
+
+/** The same test as `navlake check`: a lake is a directory with an s3/ subdirectory. */
+function isLake(dir: string): Promise<boolean> {
+  return stat(join(dir, 's3')).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

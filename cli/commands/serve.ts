@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
 import { CliError } from '../errors.ts';
@@ -22,6 +23,9 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, not "${opts.port}"`, 2);
+      // s3rver's run() does not reject when its listen fails: the error escapes as an uncaught 'error' event with a
+      // stack trace. So the port is tried first, with the same host, and a busy one is reported as a usage error.
+      if (port !== 0 && (await bindError(port, opts.host)) === 'EADDRINUSE') throw portInUse(port);
       const lock = await acquireLake(opts.lake, 'serve');
       const [{ Logger }, { powertoolsLogger }, { startLocalLake }] = await Promise.all([
         import('@aws-lambda-powertools/logger'),
@@ -46,6 +50,7 @@ export function registerServe(program: Command): void {
         },
       }).catch(async (e: unknown) => {
         await lock.release();
+        if ((e as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE') throw portInUse(port, e);
         throw e;
       });
       await lock.announce(lake.server.endpoint);
@@ -71,4 +76,17 @@ export function registerServe(program: Command): void {
       await lock.release();
       process.stdout.write('navlake: stopped\n');
     });
+}
+
+function portInUse(port: number, cause?: unknown): CliError {
+  return new CliError(`port ${port} is in use (another navlake serve?); stop it or pick another with --port`, 2, { cause });
+}
+
+/** The error code of binding `host:port` (undefined if it is free); the probe is closed again at once. */
+function bindError(port: number, host: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'EUNKNOWN'));
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
 }

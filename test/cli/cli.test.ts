@@ -1,5 +1,5 @@
 // The CLI end to end, through its commands in child processes: what a user types and sees.
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -191,8 +191,10 @@ describe('navlake ingest and query', () => {
     expect(broken.stderr).toMatch(/^navlake: Binder Error: .*nope/);
   });
 
-  it('answers on an empty lake with no rows rather than an error', async () => {
-    expect(await countRows(join(work, 'lake-empty'))).toBe(0);
+  it('answers on an empty lake (one that has had no upload yet) with no rows rather than an error', async () => {
+    const lake = join(work, 'lake-empty');
+    await mkdir(join(lake, 's3'), { recursive: true });
+    expect(await countRows(lake)).toBe(0);
   });
 });
 

@@ -1,0 +1,82 @@
+// Edges of the CLI a user runs into: a busy port, a wrong --lake, several statements, --version.
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { navlake } from '../helpers/cli.ts';
+
+let work: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'navlake-edges-'));
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('navlake serve', () => {
+  it('refuses a port in use with one line naming the port, exit 2', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await navlake(['serve', '--lake', join(work, 'busy'), '--port', String(port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`navlake: port ${port} is in use (another navlake serve?); stop it or pick another with --port\n`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
+
+describe('navlake query --lake', () => {
+  const notALake = (dir: string) =>
+    `navlake: ${dir} is not a navlake lake (no s3/ directory); ingest into it first or pick another --lake\n`;
+
+  it('refuses a missing directory', async () => {
+    const dir = join(work, 'missing');
+    const r = await navlake(['query', 'SELECT 0', '--lake', dir]);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: notALake(dir) });
+  });
+
+  it('refuses an empty directory', async () => {
+    const dir = join(work, 'empty');
+    await mkdir(dir);
+    const r = await navlake(['query', 'SELECT 0', '--lake', dir]);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: notALake(dir) });
+  });
+
+  it('refuses a directory that is not a lake (/etc)', async () => {
+    const r = await navlake(['query', 'SELECT 0', '--lake', '/etc']);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: notALake('/etc') });
+  });
+});
+
+describe('navlake query with several statements', () => {
+  let lake: string;
+  beforeAll(async () => {
+    lake = join(work, 'lake');
+    await mkdir(join(lake, 's3'), { recursive: true });
+  });
+
+  it('refuses two statements with one line, exit 2, but not a semicolon in a string literal or a trailing one', async () => {
+    const r = await navlake(['query', 'SELECT 1; SELECT 2', '--lake', lake, '--format', 'json']);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'navlake: the SQL holds 2 statements; query runs one statement at a time\n' });
+
+    const literal = await navlake(['query', "SELECT 'a;b' AS x", '--lake', lake, '--format', 'json']);
+    expect(literal).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(literal.stdout)).toEqual([{ x: 'a;b' }]);
+
+    const trailing = await navlake(['query', 'SELECT 1 AS n;', '--lake', lake, '--format', 'json']);
+    expect(trailing).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(trailing.stdout)).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('navlake --version', () => {
+  it('prints the package.json version, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await navlake(['--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});

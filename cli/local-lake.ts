@@ -161,6 +161,11 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
 
 /** Uploads one file through the S3 API, as a user's `aws s3 cp` would, and waits for the handler's outcome. */
 export async function uploadAndWait(lake: LocalLake, file: string, key: string): Promise<IngestOutcome> {
+  return (await upload(lake, file, key)).outcome;
+}
+
+/** Uploads one file through the S3 API; resolves once it is stored, with its outcome still to come. */
+export async function upload(lake: LocalLake, file: string, key: string): Promise<{ outcome: Promise<IngestOutcome> }> {
   const size = (await stat(file)).size;
   let put: PutObjectCommandOutput;
   try {
@@ -172,5 +177,5 @@ export async function uploadAndWait(lake: LocalLake, file: string, key: string):
       cause: e,
     });
   }
-  return lake.outcomeOf(key, put.ETag ?? '', put.VersionId);
+  return { outcome: lake.outcomeOf(key, put.ETag ?? '', put.VersionId) };
 }

@@ -32,7 +32,7 @@ export function registerIngest(program: Command): void {
         });
         if (!info.isFile()) throw new CliError(`${f}: not a file; give the export files themselves (e.g. ${f}/*.txt)`, 2);
       }
-      const { startLocalLake, uploadAndWait } = await import('../local-lake.ts');
+      const { startLocalLake, upload } = await import('../local-lake.ts');
       const lock = await acquireLake(opts.lake, 'ingest');
       const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 }).catch(async (e: unknown) => {
         await lock.release();
@@ -44,13 +44,18 @@ export function registerIngest(program: Command): void {
       bar?.start(files.length, 0);
       const results: Array<{ file: string; outcome?: IngestOutcome; error?: unknown }> = files.map((file) => ({ file }));
       let next = 0;
+      // Uploads are stored one after another in argument order, so of two exports of the same vintage the later
+      // argument is the later upload and wins, however --concurrency schedules their processing.
+      let storing: Promise<unknown> = Promise.resolve();
       const worker = async () => {
         while (next < files.length) {
           const i = next++;
           const file = files[i] as string;
           const entry = results[i] as (typeof results)[number];
+          const stored = storing.then(async () => upload(lake, file, await uploadKey(file, opts.prefix)));
+          storing = stored.catch(() => undefined);
           try {
-            entry.outcome = await uploadAndWait(lake, file, await uploadKey(file, opts.prefix));
+            entry.outcome = await (await stored).outcome;
           } catch (e) {
             entry.error = e;
           }

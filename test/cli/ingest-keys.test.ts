@@ -44,6 +44,41 @@ describe('navlake ingest keys', () => {
     expect(new Set(keys.stdout.trim().split('\n').slice(1)).size).toBe(2);
   });
 
+  it('of two exports of the same dataset and vintage the later argument wins, at any --concurrency', async () => {
+    // Prepare: two complete one-section exports of March 2019 that differ in Oslo's value.
+    dir = await mkdtemp(join(tmpdir(), 'navlake-order-'));
+    const march = (oslo: number) =>
+      exportText({
+        year: 2019,
+        firstMonth: 3,
+        lastMonth: 3,
+        rows: [
+          ['Østfold', [100]],
+          ['Oslo', [oslo]],
+        ],
+      });
+    await writeFile(join(dir, 'first.txt'), march(1111));
+    await writeFile(join(dir, 'second.txt'), march(2222));
+    const osloAfter = async (files: string[], concurrency: string, lake: string) => {
+      const ingest = await navlake(['ingest', ...files.map((f) => join(dir, f)), '--lake', join(dir, lake), '--concurrency', concurrency]);
+      expect(ingest.code).toBe(0);
+      const q = await navlake([
+        'query',
+        "SELECT value FROM observations WHERE region = 'Oslo'",
+        '--lake',
+        join(dir, lake),
+        '--format',
+        'csv',
+      ]);
+      return q.stdout.trim().split('\n').slice(1);
+    };
+
+    // Act and Assess
+    expect(await osloAfter(['first.txt', 'second.txt'], '2', 'a')).toEqual(['2222']);
+    expect(await osloAfter(['second.txt', 'first.txt'], '2', 'b')).toEqual(['1111']);
+    expect(await osloAfter(['first.txt', 'second.txt'], '1', 'c')).toEqual(['2222']);
+  });
+
   it('a directory given as a file is refused with one line naming it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'navlake-keys-'));
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OBSERVATION_COLUMNS } from '../../lambdas/schema/columns.ts';
 import { type ParseSummary, parseFile, parseFileStream, summarizeFile } from '../../lambdas/parser/index.ts';
@@ -19,9 +19,10 @@ export function registerParse(program: Command): void {
       if (!['ndjson', 'csv', 'table'].includes(format)) {
         throw new CliError(`--format must be ndjson, csv or table, not "${opts.format}"`, 2);
       }
-      await access(file).catch((cause: unknown) => {
+      const info = await stat(file).catch((cause: unknown) => {
         throw new CliError(`${file}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, 2, { cause });
       });
+      if (!info.isFile()) throw new CliError(`${file}: not a file; give one export file`, 2);
       const options = { file: basename(file), sourceKey: basename(file) };
       let summary: ParseSummary;
       if (format === 'table') {

@@ -80,3 +80,17 @@ describe('navlake --version', () => {
     expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 });
+
+describe('navlake parse of a directory', () => {
+  it('is refused with one line naming the path, exit 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'navlake-parse-dir-'));
+    try {
+      const result = await navlake(['parse', dir]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual([`navlake: ${dir}: not a file; give one export file`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

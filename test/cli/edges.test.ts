@@ -94,3 +94,16 @@ describe('navlake parse of a directory', () => {
     }
   });
 });
+
+describe('output read from a pipe', () => {
+  it('keeps every multi-byte character whole across pipe chunks (the test harness decodes as a stream)', async () => {
+    // 'ab\n' puts every 'ø' (2 bytes) at an odd offset, so a 64 KiB chunk boundary falls inside one.
+    const lake = join(work, 'pipe-lake');
+    await mkdir(join(lake, 's3'), { recursive: true });
+    const result = await navlake(['query', "SELECT repeat('ø', 100000) AS ab", '--lake', lake, '--format', 'csv']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('\uFFFD');
+    expect(result.stdout).toBe(`ab\n${'ø'.repeat(100000)}\n`);
+  });
+});

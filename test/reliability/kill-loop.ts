@@ -41,11 +41,15 @@ function run(args: string[], killAfterMs?: number): Promise<Run> {
     let stdout = '';
     let stderr = '';
     let killed = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
+    // Decoded as a stream: a character split between two pipe chunks must not become two U+FFFD (it once made a
+    // sound lake look different from the clean one).
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout += d;
     });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
     });
     const timer =
       killAfterMs === undefined

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { build } from 'esbuild';
 import { startLocalLake, uploadAndWait } from '../cli/local-lake.ts';
@@ -227,6 +227,49 @@ function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   });
 }
 
+/** Stores `body` in the raw bucket and returns the S3 notification of that PUT, as the deployed Lambda receives it. */
+async function putAndNotify(client: S3Client, key: string, body: Buffer, sequencer: number) {
+  const put = await client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: LOCAL_REGION,
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        s3: {
+          s3SchemaVersion: '1.0',
+          bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
+          object: {
+            key: s3EventKeyEncode(key),
+            size: body.length,
+            eTag: (put.ETag ?? '').replace(/"/g, ''),
+            sequencer: `${sequencer}`.padStart(16, '0'),
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** The environment the stack gives the function, pointed at the embedded S3. */
+function lambdaEnv(endpoint: string, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    LAKE_BUCKET: LOCAL_LAKE_BUCKET,
+    POWERTOOLS_METRICS_NAMESPACE: 'navlake',
+    ...extra,
+  };
+}
+
 async function benchLambda(work: string) {
   const outDir = join(HERE, 'out', 'lambda');
   await mkdir(outDir, { recursive: true });
@@ -241,41 +284,11 @@ async function benchLambda(work: string) {
     const body = Buffer.from(generateExport({ seed: 5, years: [2019], sectionsPerYear: 1, lastYearMonths: 1 }));
     for (let i = 0; i < SIZES.coldStarts; i++) {
       const key = `cold/start ${i}.txt`;
-      const put = await server.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
-      const event = {
-        Records: [
-          {
-            eventVersion: '2.1',
-            eventSource: 'aws:s3',
-            awsRegion: LOCAL_REGION,
-            eventTime: new Date().toISOString(),
-            eventName: 'ObjectCreated:Put',
-            s3: {
-              s3SchemaVersion: '1.0',
-              bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
-              object: {
-                key: s3EventKeyEncode(key),
-                size: body.length,
-                eTag: (put.ETag ?? '').replace(/"/g, ''),
-                sequencer: `${i}`.padStart(16, '0'),
-              },
-            },
-          },
-        ],
-      };
-      const out = await runChild([join(HERE, 'children', 'cold-start.mjs'), bundle, JSON.stringify(event)], {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL_S3: server.endpoint,
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        LAKE_BUCKET: LOCAL_LAKE_BUCKET,
-        POWERTOOLS_METRICS_NAMESPACE: 'navlake',
-        POWERTOOLS_LOG_LEVEL: 'WARN',
-      });
+      const event = await putAndNotify(server.client, key, body, i);
+      const out = await runChild(
+        [join(HERE, 'children', 'cold-start.mjs'), bundle, JSON.stringify(event)],
+        lambdaEnv(server.endpoint, { POWERTOOLS_LOG_LEVEL: 'WARN' }),
+      );
       const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { total_ms: number; load_ms: number; status: string };
       if (r.status !== 'accepted') throw new Error(`cold start run ${i}: ${out}`);
       samples.push(r.total_ms);
@@ -344,46 +357,18 @@ async function benchWorst(work: string) {
       results[name] = { bytes: body.length, records: 0, runs: [] };
       for (const pass of ['empty lake', 'again']) {
         const key = `worst/${name} ${pass}.txt`;
-        const put = await server.client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
-        const event = {
-          Records: [
-            {
-              eventVersion: '2.1',
-              eventSource: 'aws:s3',
-              awsRegion: LOCAL_REGION,
-              eventTime: new Date().toISOString(),
-              eventName: 'ObjectCreated:Put',
-              s3: {
-                s3SchemaVersion: '1.0',
-                bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
-                object: {
-                  key: s3EventKeyEncode(key),
-                  size: body.length,
-                  eTag: (put.ETag ?? '').replace(/"/g, ''),
-                  sequencer: `${++sequence}`.padStart(16, '0'),
-                },
-              },
-            },
-          ],
-        };
-        const out = await runChild([join(HERE, 'children', 'handler-worst.mjs'), bundle, JSON.stringify(event)], {
-          PATH: process.env.PATH,
-          AWS_ENDPOINT_URL_S3: server.endpoint,
-          AWS_REGION: LOCAL_REGION,
-          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-          AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          LAKE_BUCKET: LOCAL_LAKE_BUCKET,
-          MAX_UPLOAD_BYTES: String(limit),
-          POWERTOOLS_METRICS_NAMESPACE: 'navlake',
-          POWERTOOLS_LOG_LEVEL: 'ERROR',
-          // V8 lets its heap grow towards its cap before it collects hard, so a peak under Lambda's own cap says
-          // little. Capping the heap at 40% of the function's memory asks the real question: does the worst upload
-          // finish in half the memory (heap plus code, buffers and zlib)?
-          NODE_OPTIONS: `--max-old-space-size=${Math.round(LAMBDA_MEMORY_MB * 0.4)}`,
-        });
+        const event = await putAndNotify(server.client, key, body, ++sequence);
+        const out = await runChild(
+          [join(HERE, 'children', 'handler-worst.mjs'), bundle, JSON.stringify(event)],
+          lambdaEnv(server.endpoint, {
+            MAX_UPLOAD_BYTES: String(limit),
+            POWERTOOLS_LOG_LEVEL: 'ERROR',
+            // V8 lets its heap grow towards its cap before it collects hard, so a peak under Lambda's own cap says
+            // little. Capping the heap at 40% of the function's memory asks the real question: does the worst upload
+            // finish in half the memory (heap plus code, buffers and zlib)?
+            NODE_OPTIONS: `--max-old-space-size=${Math.round(LAMBDA_MEMORY_MB * 0.4)}`,
+          }),
+        );
         const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
           seconds: number;
           peak_rss_mb: number;

@@ -3,12 +3,13 @@
  * start on) and reports what is wrong: unreadable objects, rows that break the replacement rules, rows no ingestion
  * record accounts for, and leftovers of a killed process. It changes nothing; serve/ingest heal leftovers at start.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
 import type { StoredObservation } from '../lambdas/lake/observation-file.ts';
 import { uploadRank } from '../lambdas/lake/upload-rank.ts';
+import { isLakeDir } from './lake-dir.ts';
 import { dataColumns, type Ingestion, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
 
 const OBJECT_SUFFIX = '._S3rver_object';
@@ -44,11 +45,7 @@ function keyOf(bucketDir: string, file: string): string {
 export async function checkLake(lakeDir: string): Promise<CheckReport> {
   const report: CheckReport = { objects: 0, rows: 0, ingestions: 0, problems: [] };
   const problem = (s: string) => report.problems.push(s);
-  const exists = await stat(join(lakeDir, 's3')).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!exists) {
+  if (!(await isLakeDir(lakeDir))) {
     problem(`${lakeDir} is not a navlake lake (no s3/ directory)`);
     return report;
   }

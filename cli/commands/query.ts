@@ -1,7 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
+import { isLakeDir } from '../lake-dir.ts';
 import { formatRows, writeOut, type OutputFormat } from '../format.ts';
 import type { QueryResult } from '../local-query.ts';
 
@@ -29,7 +28,7 @@ export function registerQuery(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new CliError(`--format must be table, csv or json, not "${opts.format}"`, 2);
       }
-      if (!opts.athena && !(await isLake(opts.lake))) {
+      if (!opts.athena && !(await isLakeDir(opts.lake))) {
         throw new CliError(`${opts.lake} is not a navlake lake (no s3/ directory); ingest into it first or pick another --lake`, 2);
       }
       // Loaded on demand: the AWS SDK and DuckDB take most of the CLI's start-up time.
@@ -50,12 +49,4 @@ export function registerQuery(program: Command): void {
       const columns = result.columns.map((c) => c.name);
       await writeOut(process.stdout, `${formatRows(opts.format as OutputFormat, columns, result.rows)}\n`);
     });
-}
-
-/** The same test as `navlake check`: a lake is a directory with an s3/ subdirectory. */
-function isLake(dir: string): Promise<boolean> {
-  return stat(join(dir, 's3')).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
 }

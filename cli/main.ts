@@ -8,7 +8,9 @@ import { registerServe } from './commands/serve.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerReport } from './commands/report.ts';
 import { CliError } from './errors.ts';
+import { packagePath } from './package-root.ts';
 
 const program = new Command('navlake')
   .description('NAV monthly statistics exports to an SQL-ready data lake')
@@ -23,6 +25,7 @@ registerServe(program);
 registerDemo(program);
 registerSchema(program);
 registerCheck(program);
+registerReport(program);
 
 // A closed pipe (`navlake parse x | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -52,6 +55,6 @@ function exitCodeFor(e: unknown): number {
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? 'unknown';
 }

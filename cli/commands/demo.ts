@@ -1,14 +1,14 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
 import { formatTable } from '../format.ts';
 import { outcomeLines } from '../outcome-text.ts';
 import { acquireLake, lakeHolder } from '../lake-lock.ts';
 import { CliError } from '../errors.ts';
+import { packagePath } from '../package-root.ts';
 
-export const SAMPLE_EXPORT = fileURLToPath(new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url));
+export const SAMPLE_EXPORT = packagePath('fixtures', 'nav-tiltak-fylke-2019.txt');
 
 const DEMO_MARKER = '.navlake-demo';
 
@@ -35,9 +35,10 @@ export function registerDemo(program: Command): void {
     .description('ingest the bundled 2019 sample into a fresh embedded lake and answer a few questions with SQL')
     .option('--lake <dir>', 'where to build the demo lake (emptied first)', './demo-lake')
     .action(async (opts: { lake: string }) => {
-      const [{ startLocalLake, uploadAndWait }, { runLocalQuery }] = await Promise.all([
+      const [{ startLocalLake, uploadAndWait }, { runLocalQuery }, { formatSize, writeReport }] = await Promise.all([
         import('../local-lake.ts'),
         import('../local-query.ts'),
+        import('../report/index.ts'),
       ]);
       await emptyDemoLake(opts.lake);
       const lock = await acquireLake(opts.lake, 'demo');
@@ -74,5 +75,7 @@ export function registerDemo(program: Command): void {
       out();
       out(`The lake stays in ${opts.lake}. Try: npx navlake query "SELECT * FROM observations LIMIT 5" --lake ${opts.lake}`);
       out(`DuckDB-speaking tools can open ${opts.lake}/navlake.duckdb (read-only) for the same views.`);
+      const report = await writeReport(opts.lake, join(opts.lake, 'report.html'));
+      out(`A report with charts and the ingestions: ${report.path} (${formatSize(report.bytes)}); open it in a browser.`);
     });
 }

@@ -2,6 +2,9 @@
 
 Prints {"records": N, "seconds": [..]} for the runs asked for. Handles the tab layout only (the cut-off tail in the
 one-cell-per-line layout is skipped, as a quick script would).
+
+`pandas_peer.py --ndjson FILE` is the whole-process peer of `navlake parse FILE`: it writes the long rows to stdout as
+NDJSON (to_json, lines=True) and exits, so start-up, import and output count as they do for navlake.
 """
 import io
 import json
@@ -11,7 +14,7 @@ import time
 import pandas as pd
 
 
-def parse(text: str) -> int:
+def parse(text: str, frames: list | None = None) -> int:
     lines = text.split("\n")
     title = next(line for line in lines if line.strip())
     records = 0
@@ -33,6 +36,8 @@ def parse(text: str) -> int:
             long["value"] = pd.to_numeric(long["value"].str.replace(" ", "", regex=False), errors="coerce")
             long["measure"] = " ".join(heading)
             records += len(long)
+            if frames is not None:
+                frames.append(long)
             continue
         elif line.strip():
             heading.append(line.strip())
@@ -40,7 +45,17 @@ def parse(text: str) -> int:
     return records
 
 
+def whole(path: str) -> None:
+    with open(path, encoding="utf-8") as f:
+        frames: list = []
+        parse(f.read(), frames)
+    pd.concat(frames, ignore_index=True).to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
+
+
 def main() -> None:
+    if sys.argv[1] == "--ndjson":
+        whole(sys.argv[2])
+        return
     path, runs = sys.argv[1], int(sys.argv[2])
     with open(path, encoding="utf-8") as f:
         text = f.read()

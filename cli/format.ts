@@ -71,7 +71,7 @@ export function formatRows(format: OutputFormat, columns: readonly string[], row
 }
 
 /** Writes respecting backpressure, so piping a large parse into `head` or a slow consumer keeps memory flat. */
-export async function writeOut(stream: Writable, chunk: string): Promise<void> {
+export async function writeOut(stream: Writable, chunk: string | Uint8Array): Promise<void> {
   if (!stream.write(chunk)) {
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {

@@ -31,22 +31,30 @@ export function registerQuery(program: Command): void {
       if (!opts.athena && !(await isLakeDir(opts.lake))) {
         throw new CliError(`${opts.lake} is not a navlake lake (no s3/ directory); ingest into it first or pick another --lake`, 2);
       }
-      // Loaded on demand: the AWS SDK and DuckDB take most of the CLI's start-up time.
-      const [{ AthenaQueryError, runAthenaQuery }, { MultipleStatementsError, QueryError, runLocalQuery }] = await Promise.all([
-        import('../athena-query.ts'),
-        import('../local-query.ts'),
-      ]);
-      let result: QueryResult;
-      try {
-        result = opts.athena
-          ? await runAthenaQuery(sql, { workgroup: opts.workgroup, database: opts.database })
-          : await runLocalQuery(opts.lake, sql);
-      } catch (e) {
-        if (e instanceof MultipleStatementsError) throw new CliError(e.message, 2, { cause: e });
-        if (e instanceof QueryError || e instanceof AthenaQueryError) throw new CliError(e.message, 1, { cause: e });
-        throw e;
-      }
+      // Loaded on demand, and only the engine asked for: the AWS SDK and DuckDB take most of the CLI's start-up time.
+      const result = opts.athena ? await athenaResult(sql, opts) : await localResult(opts.lake, sql);
       const columns = result.columns.map((c) => c.name);
       await writeOut(process.stdout, `${formatRows(opts.format as OutputFormat, columns, result.rows)}\n`);
     });
+}
+
+async function localResult(lake: string, sql: string): Promise<QueryResult> {
+  const { MultipleStatementsError, QueryError, runLocalQuery } = await import('../local-query.ts');
+  try {
+    return await runLocalQuery(lake, sql);
+  } catch (e) {
+    if (e instanceof MultipleStatementsError) throw new CliError(e.message, 2, { cause: e });
+    if (e instanceof QueryError) throw new CliError(e.message, 1, { cause: e });
+    throw e;
+  }
+}
+
+async function athenaResult(sql: string, opts: QueryOptions): Promise<QueryResult> {
+  const { AthenaQueryError, runAthenaQuery } = await import('../athena-query.ts');
+  try {
+    return await runAthenaQuery(sql, { workgroup: opts.workgroup, database: opts.database });
+  } catch (e) {
+    if (e instanceof AthenaQueryError) throw new CliError(e.message, 1, { cause: e });
+    throw e;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { dataColumns, OBSERVATIONS_TABLE, type Observation } from '../schema/columns.ts';
+import { jsonLineEncoder } from '../schema/json-line.ts';
 
 /** A row as stored in a partition object: the partition columns live in its path. */
 export type StoredObservation = Omit<Observation, 'year' | 'month'>;
@@ -13,11 +14,7 @@ const COLUMNS = dataColumns(OBSERVATIONS_TABLE).map((c) => c.name) as Array<keyo
 const FLUSH_CHARS = 32 * 1024;
 
 /** One JSON line of a record: only the data columns, in schema order. */
-export function observationLine(r: StoredObservation): string {
-  const row: Record<string, unknown> = {};
-  for (const c of COLUMNS) row[c] = r[c] ?? null;
-  return JSON.stringify(row);
-}
+export const observationLine: (r: StoredObservation) => string = jsonLineEncoder(COLUMNS);
 
 /**
  * A row of the lake as a merge holds it: what the replacement rules look at, and the line it was read from. A month

@@ -1,10 +1,13 @@
-// Edges of the CLI a user runs into: a busy port, a wrong --lake, several statements, --version.
+// Edges of the CLI a user runs into: a busy port, a wrong --lake, several statements, --version, parse's output.
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFile } from '../../lambdas/parser/index.ts';
+import { OBSERVATION_COLUMNS } from '../../lambdas/schema/columns.ts';
 import { navlake } from '../helpers/cli.ts';
 
 let work: string;
@@ -105,5 +108,40 @@ describe('output read from a pipe', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain('\uFFFD');
     expect(result.stdout).toBe(`ab\n${'ø'.repeat(100000)}\n`);
+  });
+});
+
+describe('navlake parse output', () => {
+  const SAMPLE = fileURLToPath(new URL('../../fixtures/nav-tiltak-fylke-2019.txt', import.meta.url));
+
+  it('prints a table that fits a 100-column terminal, with the columns that differ between rows', async () => {
+    const result = await navlake(['parse', SAMPLE, '--format', 'table']);
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(100);
+    expect(lines[0]?.split(/\s+/)).toEqual(['main_group', 'measure_group', 'region', 'region_code', 'period', 'value']);
+    expect(lines.at(-1)).toBe('(7430 rows)');
+  });
+
+  it('prints the columns asked for with --columns, and refuses an unknown one naming the choices, exit 2', async () => {
+    const csv = await navlake(['parse', SAMPLE, '--format', 'csv', '--columns', 'period,region,value']);
+    const bad = await navlake(['parse', SAMPLE, '--columns', 'period,valeu']);
+
+    expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['period,region,value', '2019-01,I alt,14402']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^navlake: --columns: no column valeu; choose from dataset, .*section_rank\n$/);
+  });
+
+  it('writes NDJSON byte for byte as JSON.stringify of each record, Norwegian letters included', async () => {
+    const [cli, direct] = await Promise.all([
+      navlake(['parse', SAMPLE]),
+      parseFile(SAMPLE, { file: basename(SAMPLE), sourceKey: basename(SAMPLE) }),
+    ]);
+    const columns = OBSERVATION_COLUMNS.map((c) => c.name);
+    const expected = direct.records.map((r) => JSON.stringify(Object.fromEntries(columns.map((c) => [c, r[c] ?? null]))));
+
+    expect(cli.stdout).toBe(`${expected.join('\n')}\n`);
+    expect(cli.stdout).toContain('"region":"Møre og Romsdal"');
   });
 });

@@ -11,6 +11,10 @@ import type { StoredObservation } from '../lambdas/lake/observation-file.ts';
 import { uploadRank } from '../lambdas/lake/upload-rank.ts';
 import { isLakeDir } from './lake-dir.ts';
 import { dataColumns, type Ingestion, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
+import { REFERENCE_OBJECTS } from '../lambdas/regions/reference-objects.ts';
+
+/** The reference tables' objects, written at every start: checked against what this version ships, not as data. */
+const REFERENCE = new Map(REFERENCE_OBJECTS.map((o) => [o.key, o.body]));
 
 const OBJECT_SUFFIX = '._S3rver_object';
 const METADATA_SUFFIX = '._S3rver_metadata.json';
@@ -18,7 +22,10 @@ const LEFTOVER = /\.(partial|tmp)$/;
 const PARTITION_KEY = /^observations\/year=(\d{4})\/month=(\d{2})\/[^/]+\.ndjson\.gz$/;
 
 export interface CheckReport {
+  /** Data objects: observation partitions, ingestion records, rejection reports (not the reference tables). */
   objects: number;
+  /** Reference table objects found (`regions`, `region_groups`). */
+  reference: number;
   rows: number;
   ingestions: number;
   problems: string[];
@@ -43,7 +50,7 @@ function keyOf(bucketDir: string, file: string): string {
 }
 
 export async function checkLake(lakeDir: string): Promise<CheckReport> {
-  const report: CheckReport = { objects: 0, rows: 0, ingestions: 0, problems: [] };
+  const report: CheckReport = { objects: 0, reference: 0, rows: 0, ingestions: 0, problems: [] };
   const problem = (s: string) => report.problems.push(s);
   if (!(await isLakeDir(lakeDir))) {
     problem(`${lakeDir} is not a navlake lake (no s3/ directory)`);
@@ -69,9 +76,17 @@ export async function checkLake(lakeDir: string): Promise<CheckReport> {
         continue;
       }
       if (!file.endsWith(OBJECT_SUFFIX) || bucket !== lakeBucket) continue;
-      report.objects++;
       const key = keyOf(bucket, file);
       const bytes = await readFile(file);
+      const shipped = REFERENCE.get(key);
+      if (shipped !== undefined) {
+        report.reference++;
+        if (bytes.toString('utf8') !== shipped) {
+          problem(`${key}: differs from the region table this version ships (rewritten at the next start)`);
+        }
+        continue;
+      }
+      report.objects++;
       if (key.startsWith('observations/')) {
         const rows = readPartition(key, bytes, problem);
         if (rows) partitions.set(key, rows);

@@ -10,6 +10,7 @@ import { createKeyLock } from '../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
 import { decodeS3Key } from '../lambdas/ingest/events.ts';
 import { createIngestHandler, type IngestHandler } from '../lambdas/ingest/handler.ts';
+import { ensureReferenceObjects } from '../lambdas/regions/reference-objects.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, type IngestLogger, type IngestOutcome } from '../lambdas/ingest/ingest-upload.ts';
 import { localS3Client, startLocalS3, type LocalS3 } from './local-s3.ts';
 import { writeCatalogFile } from './local-query.ts';
@@ -139,6 +140,15 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     logger: options.logger ?? quietLogger,
     lock: createKeyLock(),
   });
+  // Before any upload is processed and before the catalog is written, so the views of `regions` and `region_groups`
+  // exist from the first query on; through the S3 API, whose PUT the local store makes atomic.
+  try {
+    await ensureReferenceObjects(handlerClient, LOCAL_LAKE_BUCKET);
+  } catch (e) {
+    await server.close();
+    handlerClient.destroy();
+    throw e;
+  }
   markReady();
   await refreshCatalog();
 

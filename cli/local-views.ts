@@ -1,6 +1,7 @@
 /**
  * DuckDB views over the local lake's files, derived from the schema module: `observations` (year and month from the
- * partition paths, so filters on them skip files) and `ingestions`. The files are read straight from the embedded S3
+ * partition paths, so filters on them skip files), `ingestions`, and the reference tables `regions` and
+ * `region_groups` (written into the lake by the embedded lake's start, as the stack deploys them on AWS). The files are read straight from the embedded S3
  * server's storage, because DuckDB's S3 support (httpfs) is not available offline. Each view reads exactly the objects
  * Athena would read for the same keys on S3 (athenaReads), listed when the view is created.
  */
@@ -10,6 +11,8 @@ import { LOCAL_LAKE_BUCKET } from '../lambdas/lake/layout.ts';
 import {
   INGESTIONS_TABLE,
   OBSERVATIONS_TABLE,
+  REGION_GROUPS_TABLE,
+  REGIONS_TABLE,
   dataColumns,
   duckdbType,
   partitionColumns,
@@ -65,6 +68,8 @@ interface ViewSource {
 const SOURCES: readonly ViewSource[] = [
   { table: OBSERVATIONS_TABLE, compression: 'gzip' },
   { table: INGESTIONS_TABLE, compression: 'uncompressed' },
+  { table: REGIONS_TABLE, compression: 'uncompressed' },
+  { table: REGION_GROUPS_TABLE, compression: 'uncompressed' },
 ];
 
 /** An SQL string literal. */

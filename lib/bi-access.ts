@@ -2,7 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
+import { INGESTIONS_TABLE, OBSERVATIONS_TABLE, REGION_GROUPS_TABLE, REGIONS_TABLE } from '../lambdas/schema/columns.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 import { ATHENA_CATALOG_NAME, ATHENA_WORKGROUP_NAME, GLUE_DATABASE_NAME, type QueryLayer } from './query-layer.ts';
 import { ATHENA_RESULTS_PREFIX } from './storage.ts';
@@ -15,7 +15,12 @@ import { ATHENA_RESULTS_PREFIX } from './storage.ts';
 export const ACCOUNT_WIDE_LIST_ACTIONS = ['athena:ListDataCatalogs', 'athena:ListWorkGroups', 'athena:ListEngineVersions'] as const;
 
 /** Lake prefixes behind the Glue tables; a BI reader sees these and nothing else of the lake (not `rejected/`). */
-export const BI_READ_PREFIXES = [OBSERVATIONS_TABLE.prefix, INGESTIONS_TABLE.prefix] as const;
+export const BI_READ_PREFIXES = [
+  OBSERVATIONS_TABLE.prefix,
+  INGESTIONS_TABLE.prefix,
+  REGIONS_TABLE.prefix,
+  REGION_GROUPS_TABLE.prefix,
+] as const;
 
 export interface BiAccessProps {
   readonly queryLayer: QueryLayer;

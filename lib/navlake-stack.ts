@@ -5,6 +5,7 @@ import { BiAccess } from './bi-access.ts';
 import { DEFAULT_INGEST_MAX_CONCURRENCY, IngestPipeline } from './ingest-pipeline.ts';
 import { DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR } from './partition-projection.ts';
 import { DEFAULT_BYTES_SCANNED_CUTOFF, QueryLayer } from './query-layer.ts';
+import { ReferenceData } from './reference-data.ts';
 import { Storage } from './storage.ts';
 
 /**
@@ -38,6 +39,7 @@ export class NavlakeStack extends Stack {
   readonly ingest: IngestPipeline;
   readonly query: QueryLayer;
   readonly bi: BiAccess;
+  readonly reference: ReferenceData;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: NavlakeStackProps = {}) {
@@ -63,6 +65,8 @@ export class NavlakeStack extends Stack {
       firstYear: projectionFirstYear ?? integerContext(this, 'projectionFirstYear') ?? DEFAULT_FIRST_YEAR,
       lastYear: projectionLastYear ?? integerContext(this, 'projectionLastYear') ?? DEFAULT_LAST_YEAR,
     });
+
+    this.reference = new ReferenceData(this, 'Reference', { lakeBucket: this.storage.lakeBucket });
 
     this.bi = new BiAccess(this, 'BiAccess', {
       queryLayer: this.query,

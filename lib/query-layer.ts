@@ -7,6 +7,7 @@ import { EXAMPLE_QUERIES } from '../lambdas/schema/example-queries.ts';
 import {
   INGESTIONS_TABLE,
   OBSERVATIONS_TABLE,
+  REFERENCE_TABLES,
   dataColumns,
   glueType,
   partitionColumns,
@@ -46,6 +47,8 @@ export class QueryLayer extends Construct {
   readonly database: CfnDatabase;
   readonly observationsTable: CfnTable;
   readonly ingestionsTable: CfnTable;
+  /** `regions` and `region_groups`, in REFERENCE_TABLES order. */
+  readonly referenceTables: CfnTable[];
   readonly workGroup: CfnWorkGroup;
   /**
    * How Athena enumerates each partition key of observations, so that a new month is queryable the moment its object
@@ -96,6 +99,16 @@ export class QueryLayer extends Construct {
       }),
     });
 
+    // Unpartitioned and uncompressed: one small NDJSON object each, deployed with the stack (lib/reference-data.ts).
+    this.referenceTables = REFERENCE_TABLES.map(
+      (table) =>
+        new CfnTable(this, `${pascal(table.name)}Table`, {
+          catalogId: Aws.ACCOUNT_ID,
+          databaseName: this.database.ref,
+          tableInput: jsonTableInput(table, lakeBucket.s3UrlForObject(table.prefix), { compressed: false, parameters: {} }),
+        }),
+    );
+
     this.resultsLocation = athenaResultsBucket.s3UrlForObject(ATHENA_RESULTS_PREFIX);
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: ATHENA_WORKGROUP_NAME,
@@ -132,7 +145,7 @@ export class QueryLayer extends Construct {
     const stack = Stack.of(this);
     this.catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: GLUE_DATABASE_NAME });
-    this.tableArns = [OBSERVATIONS_TABLE, INGESTIONS_TABLE].map((table) =>
+    this.tableArns = [OBSERVATIONS_TABLE, INGESTIONS_TABLE, ...REFERENCE_TABLES].map((table) =>
       stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${GLUE_DATABASE_NAME}/${table.name}` }),
     );
     this.dataCatalogArn = stack.formatArn({
@@ -173,6 +186,11 @@ function jsonTableInput(
       serdeInfo: { serializationLibrary: JSON_SERDE },
     },
   };
+}
+
+/** `region_groups` -> `RegionGroups`, for construct ids. */
+function pascal(name: string): string {
+  return name.replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
 }
 
 function glueColumn(column: ColumnDef): CfnTable.ColumnProperty {

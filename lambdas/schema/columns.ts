@@ -190,6 +190,81 @@ export const INGESTION_COLUMNS = [
 
 export type Ingestion = RowOf<typeof INGESTION_COLUMNS>;
 
+/** Periods of the reference tables are `YYYY-MM`, so `period BETWEEN valid_from AND coalesce(valid_to, '9999-12')` joins. */
+export const REGION_COLUMNS = [
+  {
+    name: 'region_code',
+    kind: 'string',
+    nullable: true,
+    description: "Two-digit county number (SSB's classification 104); null for `Øvrige områder` and `Ukjent`.",
+  },
+  {
+    name: 'name',
+    kind: 'string',
+    nullable: false,
+    description: 'Norwegian name, as `observations.region` carries it (the parser assigns codes from this table).',
+  },
+  {
+    name: 'sami_name',
+    kind: 'string',
+    nullable: true,
+    description: 'Sami name in the official name, e.g. `Romsa`; null where none.',
+  },
+  {
+    name: 'official_name',
+    kind: 'string',
+    nullable: false,
+    description: 'The name as SSB lists it, Sami and Kven forms included, e.g. `Troms - Romsa - Tromssa`.',
+  },
+  {
+    name: 'kind',
+    kind: 'string',
+    nullable: false,
+    description: '`county`, or `other` for the rows NAV prints that are no county (`Øvrige områder`, `Ukjent`).',
+  },
+  { name: 'valid_from', kind: 'string', nullable: false, description: '`YYYY-MM`: first month the code has this name.' },
+  {
+    name: 'valid_to',
+    kind: 'string',
+    nullable: true,
+    description: '`YYYY-MM`: last month it is valid; null while current.',
+  },
+] as const satisfies readonly ColumnDef[];
+
+export type RegionRow = RowOf<typeof REGION_COLUMNS>;
+
+export const REGION_GROUP_COLUMNS = [
+  {
+    name: 'region_code',
+    kind: 'string',
+    nullable: true,
+    description: 'County number, as in `regions`; null for `Øvrige områder` and `Ukjent` (join those on `region`).',
+  },
+  { name: 'region', kind: 'string', nullable: false, description: 'Norwegian name, as `observations.region` carries it.' },
+  { name: 'valid_from', kind: 'string', nullable: false, description: '`YYYY-MM`, as in `regions`.' },
+  { name: 'valid_to', kind: 'string', nullable: true, description: '`YYYY-MM`, as in `regions`; null while current.' },
+  {
+    name: 'region_group',
+    kind: 'string',
+    nullable: false,
+    description: 'The area whose series continues across the county reforms, e.g. `Viken` = 01+02+06, then 30, then 31+32+33.',
+  },
+  {
+    name: 'exact',
+    kind: 'boolean',
+    nullable: false,
+    description: "True where the group's border never moved; false where municipalities changed county at a reform.",
+  },
+  {
+    name: 'exact_group',
+    kind: 'string',
+    nullable: false,
+    description: 'The smallest union of groups whose border never moved, e.g. `Nord-Norge` for Nordland and Troms og Finnmark.',
+  },
+] as const satisfies readonly ColumnDef[];
+
+export type RegionGroupRow = RowOf<typeof REGION_GROUP_COLUMNS>;
+
 export interface TableDef {
   readonly name: string;
   readonly description: string;
@@ -212,7 +287,26 @@ export const INGESTIONS_TABLE = {
   columns: INGESTION_COLUMNS,
 } as const satisfies TableDef;
 
-export const TABLES = [OBSERVATIONS_TABLE, INGESTIONS_TABLE] as const;
+/** Reference data shipped with the code (lambdas/regions/region-table.ts), written into the lake unchanged. */
+export const REGIONS_TABLE = {
+  name: 'regions',
+  description:
+    "Every county code NAV's exports can carry, with its names and the months it is valid. Shipped with the code from SSB's classification 104.",
+  prefix: 'reference/regions/',
+  columns: REGION_COLUMNS,
+} as const satisfies TableDef;
+
+export const REGION_GROUPS_TABLE = {
+  name: 'region_groups',
+  description:
+    'For each county code and validity, the area it belongs to across the county reforms (see docs/regions.md). Join on `region_code` (or `region`) and `period` between `valid_from` and `valid_to`.',
+  prefix: 'reference/region_groups/',
+  columns: REGION_GROUP_COLUMNS,
+} as const satisfies TableDef;
+
+export const REFERENCE_TABLES = [REGIONS_TABLE, REGION_GROUPS_TABLE] as const;
+
+export const TABLES = [OBSERVATIONS_TABLE, INGESTIONS_TABLE, ...REFERENCE_TABLES] as const;
 
 export function dataColumns(table: TableDef): ColumnDef[] {
   return table.columns.filter((c) => !c.partitionKey);

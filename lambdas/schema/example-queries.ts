@@ -54,6 +54,40 @@ FROM (
 WHERE main_group_count = 4 AND any_suppressed = 0`,
   },
   {
+    id: 'participants-by-region-group',
+    question: 'How many took part in training (Opplæring) in each area, month by month from 2019 to 2024, across the county reforms?',
+    sql: `SELECT o.period, g.region_group, g.exact, sum(o.value) AS participants
+FROM observations o
+JOIN region_groups g
+  ON g.region_code = o.region_code
+ AND o.period BETWEEN g.valid_from AND coalesce(g.valid_to, '9999-12')
+WHERE o.year BETWEEN 2019 AND 2024
+  AND o.main_group = 'I alt' AND o.measure_group = 'Opplæring'
+GROUP BY o.period, g.region_group, g.exact
+ORDER BY g.region_group, o.period`,
+  },
+  {
+    id: 'region-group-totals-check',
+    question: 'Do the region groups add up to the national total wherever every group is present and nothing is suppressed?',
+    sql: `SELECT count(*) AS checked,
+       sum(CASE WHEN group_sum <> national THEN 1 ELSE 0 END) AS mismatches
+FROM (
+  SELECT o.period, o.main_group, o.measure_group,
+         max(CASE WHEN o.region = 'I alt' THEN o.value END) AS national,
+         sum(CASE WHEN g.region_group IS NOT NULL THEN o.value END) AS group_sum,
+         count(DISTINCT g.region_group) AS groups_present,
+         max(CASE WHEN o.suppressed THEN 1 ELSE 0 END) AS any_suppressed
+  FROM observations o
+  LEFT JOIN region_groups g
+    ON g.region = o.region
+   AND o.period BETWEEN g.valid_from AND coalesce(g.valid_to, '9999-12')
+  WHERE o.year BETWEEN 2019 AND 2024
+  GROUP BY o.period, o.main_group, o.measure_group
+) totals
+WHERE groups_present = (SELECT count(DISTINCT region_group) FROM region_groups)
+  AND any_suppressed = 0`,
+  },
+  {
     id: 'recent-ingestions',
     question: 'Which uploads were processed, and what became of them?',
     sql: `SELECT from_iso8601_timestamp(ingested_at) AS processed, source_key, status, source_vintage, records_written, error_code

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ingestionKey, observationKey, rejectedKey } from '../../lambdas/lake/layout.ts';
+import { REFERENCE_OBJECTS } from '../../lambdas/regions/reference-objects.ts';
 import { ACCOUNT_WIDE_LIST_ACTIONS } from '../../lib/bi-access.ts';
 import { isAllowed, roleStatements, statementsOf, type Statement } from './policy.ts';
 import { logicalId, synthesize } from './synth.ts';
@@ -127,7 +128,7 @@ describe('BI reader policy', () => {
   });
 
   it('reads the navlake tables in Glue, and nothing else there', () => {
-    for (const table of ['observations', 'ingestions']) {
+    for (const table of ['observations', 'ingestions', 'regions', 'region_groups']) {
       expect(isAllowed(statements, 'glue:GetTable', regionalArn('glue', `table/navlake/${table}`))).toBe(true);
       expect(isAllowed(statements, 'glue:GetPartitions', regionalArn('glue', `table/navlake/${table}`))).toBe(true);
     }
@@ -139,6 +140,7 @@ describe('BI reader policy', () => {
   it('reads the table data in the lake', () => {
     expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${lakeKeys.observation}`)).toBe(true);
     expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${lakeKeys.ingestion}`)).toBe(true);
+    for (const object of REFERENCE_OBJECTS) expect(isAllowed(statements, 's3:GetObject', `${bucketArn.lake}/${object.key}`)).toBe(true);
     const listing = { 's3:prefix': 'observations/year=2019/month=01/' };
     expect(isAllowed(statements, 's3:ListBucket', bucketArn.lake, listing)).toBe(true);
     expect(isAllowed(statements, 's3:ListBucket', bucketArn.lake, { 's3:prefix': 'rejected/' })).toBe(false);

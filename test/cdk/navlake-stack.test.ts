@@ -11,6 +11,7 @@ import { observationPartitionPrefix } from '../../lambdas/lake/layout.ts';
 import {
   INGESTIONS_TABLE,
   OBSERVATIONS_TABLE,
+  REFERENCE_TABLES,
   dataColumns,
   glueType,
   partitionColumns,
@@ -18,6 +19,7 @@ import {
   type TableDef,
 } from '../../lambdas/schema/columns.ts';
 import { EXAMPLE_QUERIES } from '../../lambdas/schema/example-queries.ts';
+import { REFERENCE_OBJECTS } from '../../lambdas/regions/reference-objects.ts';
 import {
   DEFAULT_INGEST_MAX_CONCURRENCY,
   INGEST_MEMORY_MB,
@@ -237,14 +239,17 @@ describe('Glue tables', () => {
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'navlake' } });
   });
 
-  it.each([OBSERVATIONS_TABLE, INGESTIONS_TABLE])('$name: columns and partition keys are the schema module', (table) => {
-    const input = tableInput(table);
-    const storage = input.StorageDescriptor as Record<string, unknown>;
-    expect(storage.Columns).toEqual(schemaColumns(dataColumns(table)));
-    expect(input.PartitionKeys).toEqual(schemaColumns(partitionColumns(table)));
-    // Glue refuses column comments over 255 characters.
-    for (const column of table.columns) expect(column.description.length).toBeLessThanOrEqual(255);
-  });
+  it.each([OBSERVATIONS_TABLE, INGESTIONS_TABLE, ...REFERENCE_TABLES])(
+    '$name: columns and partition keys are the schema module',
+    (table) => {
+      const input = tableInput(table);
+      const storage = input.StorageDescriptor as Record<string, unknown>;
+      expect(storage.Columns).toEqual(schemaColumns(dataColumns(table)));
+      expect(input.PartitionKeys).toEqual(schemaColumns(partitionColumns(table)));
+      // Glue refuses column comments over 255 characters.
+      for (const column of table.columns) expect(column.description.length).toBeLessThanOrEqual(255);
+    },
+  );
 
   it.each([OBSERVATIONS_TABLE, INGESTIONS_TABLE])('$name: read with the Hive JSON SerDe from its lake prefix', (table) => {
     const storage = tableInput(table).StorageDescriptor as Record<string, unknown>;
@@ -299,12 +304,33 @@ describe('Glue tables', () => {
     expect(DEFAULT_LAST_YEAR).toBeGreaterThanOrEqual(new Date().getUTCFullYear() + 3);
   });
 
-  it('ingestions: unpartitioned, uncompressed, no projection', () => {
-    const input = tableInput(INGESTIONS_TABLE);
+  it.each([INGESTIONS_TABLE, ...REFERENCE_TABLES])('$name: unpartitioned, uncompressed, no projection', (table) => {
+    const input = tableInput(table);
     expect(input.PartitionKeys).toEqual([]);
     const parameters = input.Parameters as Record<string, string>;
     expect(Object.keys(parameters).filter((k) => k.startsWith('projection.') || k.startsWith('storage.'))).toEqual([]);
     expect(parameters.compressionType).toBe('none');
+  });
+});
+
+describe('reference tables', () => {
+  it.each(REFERENCE_OBJECTS)('$key: deployed into the lake from the bodies the local lake writes', (object) => {
+    const deployments = Object.values(template.findResources('Custom::CDKBucketDeployment'));
+    const deployment = deployments.find((d) => d.Properties?.DestinationBucketKeyPrefix === object.table.prefix);
+    expect(deployment?.Properties).toMatchObject({
+      DestinationBucketName: { Ref: logicalId(stack.storage.lakeBucket) },
+      Prune: true,
+      RetainOnDelete: true,
+    });
+    // Source.data stages the body as a zip asset holding exactly the one file, byte for byte.
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, 'Navlake.assets.json'), 'utf8')) as {
+      files: Record<string, { source: { path: string } }>;
+    };
+    const keys = deployment?.Properties?.SourceObjectKeys as string[];
+    expect(keys).toHaveLength(1);
+    const asset = manifest.files[(keys[0] ?? '').replace(/\.zip$/, '')]?.source.path ?? '';
+    expect(readdirSync(join(assembly.directory, asset))).toEqual([object.fileName]);
+    expect(readFileSync(join(assembly.directory, asset, object.fileName), 'utf8')).toBe(object.body);
   });
 });
 

@@ -1,0 +1,69 @@
+/**
+ * The `regions` and `region_groups` tables as the lake holds them: one plain NDJSON object per table, below the
+ * table's prefix. On AWS the stack deploys these bodies (lib/reference-data.ts); locally the embedded lake writes them
+ * at every start (ensureReferenceObjects). Both take the bodies from here, so Athena and DuckDB read the same rows.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { jsonLineEncoder } from '../schema/json-line.ts';
+import { REGION_GROUPS_TABLE, REGIONS_TABLE, type TableDef } from '../schema/columns.ts';
+import { REGION_GROUPS } from './region-groups.ts';
+import { REGIONS } from './region-table.ts';
+
+export interface ReferenceObject {
+  /** Full key in the lake bucket. */
+  readonly key: string;
+  /** File name below the table's prefix. */
+  readonly fileName: string;
+  readonly table: TableDef;
+  readonly body: string;
+}
+
+function ndjson(table: TableDef, rows: readonly object[]): string {
+  const encode = jsonLineEncoder(table.columns.map((c) => c.name));
+  return rows.map((r) => `${encode(r as Record<string, unknown>)}\n`).join('');
+}
+
+function referenceObject(table: TableDef, rows: readonly object[]): ReferenceObject {
+  // No segment starts with `_` or `.`, which Athena would skip as hidden.
+  const fileName = `${table.name}.ndjson`;
+  return { key: `${table.prefix}${fileName}`, fileName, table, body: ndjson(table, rows) };
+}
+
+export const REFERENCE_OBJECTS: readonly ReferenceObject[] = [
+  referenceObject(REGIONS_TABLE, REGIONS),
+  referenceObject(REGION_GROUPS_TABLE, REGION_GROUPS),
+];
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * Writes each reference object that is missing or differs from what this version ships, and leaves equal ones alone
+ * (so a lake read by a running query is not rewritten at every start). A PUT replaces the whole object at once, so a
+ * reader sees the old table or the new one, never a mix. Returns the keys written.
+ */
+export async function ensureReferenceObjects(s3: S3Client, bucket: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const object of REFERENCE_OBJECTS) {
+    let current: string | null = null;
+    try {
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
+      current = (await got.Body?.transformToString('utf8')) ?? '';
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (current === object.body) continue;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Body: object.body,
+        ContentType: 'application/x-ndjson; charset=utf-8',
+      }),
+    );
+    written.push(object.key);
+  }
+  return written;
+}

@@ -2,21 +2,34 @@
 // Compiles the CLI into dist/ (run by `npm ci` through `prepare`). Start-up is most of a short command's time:
 // loading the TypeScript through tsx, and Node's ESM loader lexing every CommonJS file of the SDK and DuckDB for
 // its exports. One bundle with split chunks loads only what a command imports; only native code stays outside.
+// `--if-stale`: only when a source is newer than the build (the bench), so that a build other processes are running
+// is not rewritten under them.
+import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { builtCliIsCurrent, ROOT } from './cli-build-state.mjs';
 
-await build({
-  entryPoints: ['cli/main.ts'],
-  outdir: 'dist',
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  minify: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // DuckDB's bindings load a platform-specific .node file; tsx is only the fallback for a stale build.
-  external: ['@duckdb/node-bindings', 'tsx'],
-  // Bundled CommonJS still calls require() for Node's built-ins.
-  banner: { js: 'import { createRequire as __navlakeRequire } from "node:module"; const require = __navlakeRequire(import.meta.url);' },
-  logLevel: 'warning',
-});
+if (!(process.argv.includes('--if-stale') && builtCliIsCurrent())) await buildCli();
+
+async function buildCli() {
+  // Chunk names carry content hashes: a build over an old one would leave the old chunks behind.
+  await rm(`${ROOT}dist`, { recursive: true, force: true });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['cli/main.ts'],
+    outdir: 'dist',
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    // The AWS SDK's ES module builds tree-shake to a third of its CommonJS ones (as the Lambda bundle does).
+    mainFields: ['module', 'main'],
+    target: 'node20',
+    // DuckDB's bindings load a platform-specific .node file; tsx is only the fallback for a stale build.
+    external: ['@duckdb/node-bindings', 'tsx'],
+    // Bundled CommonJS still calls require() for Node's built-ins.
+    banner: { js: 'import { createRequire as __navlakeRequire } from "node:module"; const require = __navlakeRequire(import.meta.url);' },
+    logLevel: 'warning',
+  });
+}

@@ -150,7 +150,8 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     throw e;
   }
   markReady();
-  await refreshCatalog();
+  // Not awaited: DuckDB writes the file on its own threads while the first uploads are processed; close() waits.
+  void refreshCatalog();
 
   return {
     server,

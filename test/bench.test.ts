@@ -36,6 +36,11 @@ it('runs the benchmark in quick mode and writes every result field', async () =>
       'athena.bytes_all',
       'athena.bytes_one_month',
       'athena.pruning_factor',
+      'cli.parse_ms',
+      'cli.ingest_ms',
+      'cli.query_ms',
+      'cli.report_ms',
+      'cli.parse_peak_rss_mb',
     ]) {
       const [group, field] = path.split('.') as [string, string];
       expect(r[group]?.[field], path).toEqual(expect.any(Number));

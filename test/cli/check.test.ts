@@ -52,7 +52,7 @@ describe('navlake check', () => {
   it('reports a row listed twice', async () => {
     const result = await damaged(await januaryObject(), (b) => {
       const lines = gunzipSync(b).toString('utf8');
-      return gzipSync(lines + lines.split('\n')[0] + '\n');
+      return gzipSync(`${lines}${lines.split('\n')[0]}\n`);
     });
 
     expect(result.code).toBe(1);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ExportParser, ParseError, isParseError, type ParseSummary } from '../parser/index.ts';
+import { FormatParser, ParseError, isParseError, type ParseSummary } from '../parser/index.ts';
 import type { Ingestion, PartitionOutcome } from '../schema/columns.ts';
 import { periodString } from '../parser/vocabulary.ts';
 import type { KeyLock } from '../lake/key-lock.ts';
@@ -60,7 +60,8 @@ export type IngestOutcome =
 export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise<IngestOutcome> {
   const ingestedAt = (deps.now?.() ?? new Date()).toISOString();
   const builder = new PartitionBuilder();
-  const parser = new ExportParser({ file: upload.key, sourceKey: upload.key, ingestedAt });
+  // Text, .xlsx or delimited, told apart by the bytes; a workbook is read whole at the end (uploads are capped).
+  const parser = new FormatParser({ file: upload.key, sourceKey: upload.key, ingestedAt });
   let summary: ParseSummary;
   try {
     summary = await parseUpload(deps, upload, parser, builder);
@@ -133,7 +134,7 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
   return { status: ingestion.status as 'accepted' | 'superseded', ingestion, summary };
 }
 
-async function parseUpload(deps: IngestDeps, upload: UploadRef, parser: ExportParser, builder: PartitionBuilder): Promise<ParseSummary> {
+async function parseUpload(deps: IngestDeps, upload: UploadRef, parser: FormatParser, builder: PartitionBuilder): Promise<ParseSummary> {
   if (upload.size !== undefined && upload.size > deps.maxUploadBytes) throw tooLarge(upload.key, upload.size, deps.maxUploadBytes);
   const object = await deps.s3.send(
     new GetObjectCommand({ Bucket: upload.bucket, Key: upload.key, ...(upload.versionId ? { VersionId: upload.versionId } : {}) }),

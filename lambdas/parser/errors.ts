@@ -14,6 +14,17 @@ export const PARSE_ERROR_CODES = [
   'MISSING_TITLE',
   'LINE_TOO_LONG',
   'TOO_LARGE',
+  // Spreadsheet downloads (docs/formats.md): refused whole, at line 0.
+  /** A zip archive that holds no Excel workbook (a .docx, an .ods, a zipped folder). */
+  'NOT_A_WORKBOOK',
+  /** A workbook that cannot be read: a cut-off or damaged zip, a corrupt entry, unreadable sheet XML. */
+  'BAD_WORKBOOK',
+  /** An Excel 97-2003 binary workbook (.xls): save it as .xlsx. */
+  'OLD_XLS',
+  /** A password-protected workbook (an OLE container holding EncryptionInfo), or encrypted zip entries. */
+  'ENCRYPTED_WORKBOOK',
+  /** A workbook that would inflate past the limits on uncompressed size, entries or shared strings. */
+  'ZIP_BOMB',
 ] as const;
 
 export type ParseErrorCode = (typeof PARSE_ERROR_CODES)[number];
@@ -23,7 +34,10 @@ export interface ParseErrorDetails {
   file: string;
   /** 1-based line of the problem; 0 when it concerns the whole file. */
   line: number;
-  /** 1-based character column, when one cell is at fault. */
+  /**
+   * When one cell is at fault: the 1-based character column in a text export, the 1-based column of the sheet in a
+   * workbook (A = 1), the 1-based field in a delimited file.
+   */
   column?: number;
   message: string;
   cause?: unknown;

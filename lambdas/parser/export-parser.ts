@@ -43,6 +43,25 @@ export interface ParserOptions {
   vintage?: string;
   /** Read and check the whole file but build no records (write/end return none): a cheap pass for the summary. */
   countOnly?: boolean;
+  /** Set by the front-ends for workbooks and delimited files (front-ends/), which feed the core with writeText. */
+  origin?: LineOrigin;
+}
+
+/**
+ * Where the lines a front-end feeds the core came from: a sheet's rows or a delimited file's records, each turned
+ * into one line of tab-separated cells, so that every rule of the text format holds for every format. Errors and
+ * warnings then name the source's row or line, and the cell.
+ */
+export interface LineOrigin {
+  /** The encoding summary() reports: the core itself only sees text. */
+  readonly encoding: Encoding | null;
+  /** The source row or line of logical line n (1-based); 0 (the whole file) stays 0. */
+  line(n: number): number;
+  /**
+   * Where character column `column` (1-based) of logical line n, whose text is `text`, lies in the source: the
+   * source's column number and how to name it ("cell F29", "field 6").
+   */
+  cell(n: number, column: number, text: string): { column: number; name: string };
 }
 
 export type WarningCode = 'CUT_OFF' | 'TOTALS_MISMATCH' | 'MAIN_GROUP_MISMATCH' | 'UNKNOWN_REGION' | 'IGNORED_TEXT' | 'TOO_MANY_WARNINGS';
@@ -180,6 +199,9 @@ export class ExportParser {
   private readonly repeatedSections: 'error' | 'allow';
   private readonly fixedVintage: string | null;
   private readonly countOnly: boolean;
+  private readonly origin: LineOrigin | null;
+  /** The line being read, for an origin to place a cell named by its character column. */
+  private currentText = '';
   private out: Observation[] = [];
 
   constructor(options: ParserOptions) {
@@ -194,6 +216,7 @@ export class ExportParser {
     }
     this.fixedVintage = options.vintage ?? null;
     this.countOnly = options.countOnly === true;
+    this.origin = options.origin ?? null;
   }
 
   /** Records completed by this chunk. */
@@ -203,6 +226,16 @@ export class ExportParser {
       this.decode(() => this.decoder.decode(chunk)),
       false,
     );
+    return this.flush();
+  }
+
+  /**
+   * Text already decoded, for the front-ends: lines of tab-separated cells, each ended by a line break except
+   * perhaps a last one cut short. Not to be mixed with write() in one parse.
+   */
+  writeText(text: string): Observation[] {
+    this.bytesSeen += text.length;
+    this.feed(text, false);
     return this.flush();
   }
 
@@ -234,14 +267,14 @@ export class ExportParser {
     }
     return {
       file: this.file,
-      encoding: this.decoder.encoding,
+      encoding: this.origin ? this.origin.encoding : this.decoder.encoding,
       tableTitle: this.title,
       dataset: this.dataset,
       vintage: this.vintage,
       sections: this.sectionCount,
       records: this.records,
       suppressed: this.suppressed,
-      lines: this.lineNo,
+      lines: this.at(this.lineNo),
       warnings,
       cutOffSections: this.cutOffSections.map((s) => ({ ...s })),
     };
@@ -307,6 +340,7 @@ export class ExportParser {
   /** One line; `terminated` is false only for a last line with no line break (a possible cut). */
   private line(raw: string, terminated: boolean): void {
     this.lineNo++;
+    this.currentText = raw;
     const text = raw.trimEnd();
     if (text.length === 0 || (this.lineNo === 1 && text === '\ufeff')) {
       if (this.state === 'rows') {
@@ -358,7 +392,7 @@ export class ExportParser {
         this.fail(
           'MISSING_TITLE',
           this.lineNo,
-          `rows resume after text that is not part of ${nameOf(section)} (line ${this.ignoredLine}): expected a section's rows right under its header row, and a new section to start with the title line "${clip(this.title ?? '', 100)}"`,
+          `rows resume after text that is not part of ${nameOf(section)} (line ${this.at(this.ignoredLine)}): expected a section's rows right under its header row, and a new section to start with the title line "${clip(this.title ?? '', 100)}"`,
         );
       }
       this.state = 'rows';
@@ -369,7 +403,7 @@ export class ExportParser {
       this.fail(
         'MISSING_TITLE',
         this.ignoredLine || this.lineNo,
-        `expected the title line "${clip(this.title ?? '', 100)}" before a new section (its period line "${clip(text)}" is at line ${this.lineNo}); without it, its rows would be read as more rows of ${nameOf(section)}`,
+        `expected the title line "${clip(this.title ?? '', 100)}" before a new section (its period line "${clip(text)}" is at line ${this.at(this.lineNo)}); without it, its rows would be read as more rows of ${nameOf(section)}`,
       );
     }
     this.ignoredLine = this.lineNo;
@@ -559,7 +593,7 @@ export class ExportParser {
       this.fail(
         'REPEATED_SECTION',
         this.lineNo,
-        `section ${section.index} (${section.heading}, ${section.period.year}) repeats months of the section at line ${given.line}; its values would be counted twice`,
+        `section ${section.index} (${section.heading}, ${section.period.year}) repeats months of the section at line ${this.at(given.line)}; its values would be counted twice`,
       );
     }
     this.monthsGiven.set(key, { mask: (given?.mask ?? 0) | mask, line: given?.line ?? section.startLine });
@@ -764,7 +798,7 @@ export class ExportParser {
       this.fail(
         'DUPLICATE_REGION',
         line,
-        `expected each region once per section; "${clip(label)}" is ${region === TOTAL_REGION ? 'a second "I alt" row' : `${region} again`} in ${nameOf(section)}, first at line ${seen}: its values would count twice`,
+        `expected each region once per section; "${clip(label)}" is ${region === TOTAL_REGION ? 'a second "I alt" row' : `${region} again`} in ${nameOf(section)}, first at line ${this.at(seen)}: its values would count twice`,
       );
     }
     if (section.regionLines.size < MAX_REGIONS_CHECKED) section.regionLines.set(region, line);
@@ -980,11 +1014,32 @@ export class ExportParser {
       this.warningsDropped++;
       return;
     }
-    this.warningList.push(section === undefined ? { code, line, message } : { code, line, section, message });
+    const at = this.at(line);
+    this.warningList.push(section === undefined ? { code, line: at, message } : { code, line: at, section, message });
   }
 
   private fail(code: ParseErrorCode, line: number, message: string, column?: number, cause?: unknown): never {
-    throw new ParseError({ code, file: this.file, line, message, ...(column === undefined ? {} : { column }), cause });
+    let detail = message;
+    let col = column;
+    if (this.origin && column !== undefined) {
+      // Every error that names a column is about the line being read.
+      const cell = this.origin.cell(line, column, this.currentText);
+      col = cell.column;
+      detail = `${message} (${cell.name})`;
+    }
+    throw new ParseError({
+      code,
+      file: this.file,
+      line: this.at(line),
+      message: detail,
+      ...(col === undefined ? {} : { column: col }),
+      cause,
+    });
+  }
+
+  /** The source's line (or row) of logical line n. */
+  private at(n: number): number {
+    return this.origin === null || n === 0 ? n : this.origin.line(n);
   }
 }
 

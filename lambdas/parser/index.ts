@@ -1,14 +1,19 @@
 /**
- * Thin wrappers around the I/O-free ExportParser: bytes in memory, any (async) iterable of chunks (Node streams and
- * S3 bodies are both), and a file path.
+ * Thin wrappers around the I/O-free parser: bytes in memory, any (async) iterable of chunks (Node streams and S3
+ * bodies are both), and a file path. Each takes any of NAV's download formats (text, .xlsx, delimited text), told
+ * apart by the bytes (front-ends/format-parser.ts); the ExportParser core reads NAV's text export alone.
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Observation } from '../schema/columns.ts';
-import { ExportParser, type ParseSummary, type ParserOptions } from './export-parser.ts';
+import type { ParseSummary, ParserOptions } from './export-parser.ts';
+import { FormatParser } from './front-ends/format-parser.ts';
 
 export { ExportParser } from './export-parser.ts';
-export type { CutOffSection, ParseSummary, ParseWarning, ParserOptions, WarningCode } from './export-parser.ts';
+export type { CutOffSection, LineOrigin, ParseSummary, ParseWarning, ParserOptions, WarningCode } from './export-parser.ts';
+export { FormatParser, MAX_WORKBOOK_BYTES } from './front-ends/format-parser.ts';
+export type { ExportFormat, FormatLimits } from './front-ends/format-parser.ts';
+export { WORKBOOK_LIMITS } from './front-ends/xlsx.ts';
 export { ParseError, PARSE_ERROR_CODES, isParseError } from './errors.ts';
 export type { ParseErrorCode } from './errors.ts';
 
@@ -21,7 +26,7 @@ export type ChunkSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** Parses bytes already in memory; every record carries the file's final vintage. */
 export function parseBytes(bytes: Uint8Array, options: ParserOptions): ParseResult {
-  const parser = new ExportParser(options);
+  const parser = new FormatParser(options);
   const records = parser.write(bytes);
   for (const r of parser.end()) records.push(r);
   const summary = parser.summary();
@@ -49,7 +54,7 @@ export async function parseChunks(
   options: ParserOptions,
   onRecords: (records: Observation[]) => void | Promise<void>,
 ): Promise<ParseSummary> {
-  const parser = new ExportParser(options);
+  const parser = new FormatParser(options);
   for await (const chunk of source) {
     const batch = parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (batch.length > 0) await onRecords(batch);

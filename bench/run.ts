@@ -7,15 +7,14 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { build } from 'esbuild';
 import { startLocalLake, uploadAndWait } from '../cli/local-lake.ts';
 import { runLocalQuery } from '../cli/local-query.ts';
 import { lakeBucketDir } from '../cli/local-views.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
+import { localS3Client, startLocalS3, s3EventKeyEncode } from '../cli/local-s3.ts';
 import { createIngestHandler } from '../lambdas/ingest/handler.ts';
 import {
   DEFAULT_MAX_UPLOAD_BYTES,
@@ -30,9 +29,9 @@ import { ExportParser } from '../lambdas/parser/export-parser.ts';
 import type { Observation } from '../lambdas/schema/columns.ts';
 import { generateExport, writeExport } from './generate-export.ts';
 import { benchWholeProcess } from './whole-process.ts';
+import { benchFormats } from './formats.ts';
+import { bundleHandler, type ColdStart, coldStart, HERE, lambdaEnv, putAndNotify, ROOT, runChild, stat3, type Stat } from './harness.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
 const SAMPLE = join(ROOT, 'fixtures', 'nav-tiltak-fylke-2019.txt');
 const CHUNK = 64 * 1024;
 const exec = promisify(execFile);
@@ -51,20 +50,6 @@ const RUNS = Math.max(5, Number(args.runs));
 const SIZES = QUICK
   ? { parseMb: 0.3, transformMb: 0.1, memoryMb: 1, coldStarts: 3 }
   : { parseMb: 20, transformMb: 4, memoryMb: 210, coldStarts: 10 };
-
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-  runs: number;
-}
-
-function stat3(samples: number[]): Stat {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-  return { median, min: s[0] as number, max: s[s.length - 1] as number, runs: s.length };
-}
 
 /** Runs `a` and `b` alternately so that both see the same machine state, and returns their samples. */
 function interleave(runs: number, a: () => number, b: () => number): [number[], number[]] {
@@ -193,112 +178,22 @@ async function benchMemory(file: string) {
 
 // ---- Lambda bundle and cold start ------------------------------------------------------------------------------------
 
-/**
- * The handler as the stack deploys it (lib/ingest-pipeline.ts): minified ESM with the S3 client bundled from its ES
- * module builds, which tree-shake to a third of the CommonJS ones and load in one file instead of hundreds.
- */
-async function bundleHandler(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'index.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'lambdas', 'ingest', 'handler.ts')],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    outfile,
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    logLevel: 'silent',
-  });
-  return outfile;
-}
-
-function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => (out += d));
-    child.stderr.on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
-  });
-}
-
-/** Stores `body` in the raw bucket and returns the S3 notification of that PUT, as the deployed Lambda receives it. */
-async function putAndNotify(client: S3Client, key: string, body: Buffer, sequencer: number) {
-  const put = await client.send(new PutObjectCommand({ Bucket: LOCAL_RAW_BUCKET, Key: key, Body: body }));
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: LOCAL_REGION,
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        s3: {
-          s3SchemaVersion: '1.0',
-          bucket: { name: LOCAL_RAW_BUCKET, arn: `arn:aws:s3:::${LOCAL_RAW_BUCKET}` },
-          object: {
-            key: s3EventKeyEncode(key),
-            size: body.length,
-            eTag: (put.ETag ?? '').replace(/"/g, ''),
-            sequencer: `${sequencer}`.padStart(16, '0'),
-          },
-        },
-      },
-    ],
-  };
-}
-
-/** The environment the stack gives the function, pointed at the embedded S3. */
-function lambdaEnv(endpoint: string, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    LAKE_BUCKET: LOCAL_LAKE_BUCKET,
-    POWERTOOLS_METRICS_NAMESPACE: 'navlake',
-    ...extra,
-  };
-}
-
 async function benchLambda(work: string) {
-  const outDir = join(HERE, 'out', 'lambda');
-  await mkdir(outDir, { recursive: true });
-  const bundle = await bundleHandler(outDir);
-  const bundleKb = (await stat(bundle)).size / 1024;
-  const lakeDir = join(work, 'cold-start');
-  const server = await startLocalS3({ lakeDir, port: 0, silent: true });
-  const samples: number[] = [];
-  const loads: number[] = [];
+  const bundle = await bundleHandler(join(HERE, 'out', 'lambda'));
+  const server = await startLocalS3({ lakeDir: join(work, 'cold-start'), port: 0, silent: true });
+  const runs: ColdStart[] = [];
   try {
     // One small export (one section, one month): the figure is start-up and one round of S3 calls, not volume.
     const body = Buffer.from(generateExport({ seed: 5, years: [2019], sectionsPerYear: 1, lastYearMonths: 1 }));
-    for (let i = 0; i < SIZES.coldStarts; i++) {
-      const key = `cold/start ${i}.txt`;
-      const event = await putAndNotify(server.client, key, body, i);
-      const out = await runChild(
-        [join(HERE, 'children', 'cold-start.mjs'), bundle, JSON.stringify(event)],
-        lambdaEnv(server.endpoint, { POWERTOOLS_LOG_LEVEL: 'WARN' }),
-      );
-      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { total_ms: number; load_ms: number; status: string };
-      if (r.status !== 'accepted') throw new Error(`cold start run ${i}: ${out}`);
-      samples.push(r.total_ms);
-      loads.push(r.load_ms);
-    }
+    for (let i = 0; i < SIZES.coldStarts; i++) runs.push(await coldStart(server, bundle.file, `cold/start ${i}.txt`, body, i));
   } finally {
     await server.close();
   }
-  return { bundle_kb: bundleKb, cold_start_ms: stat3(samples), load_ms: stat3(loads) };
+  return {
+    bundle_kb: bundle.bytes / 1024,
+    cold_start_ms: stat3(runs.map((r) => r.total_ms)),
+    load_ms: stat3(runs.map((r) => r.load_ms)),
+  };
 }
 
 // ---- the handler at its limits ----------------------------------------------------------------------------------
@@ -338,7 +233,7 @@ function uniqueSectionsExport(targetBytes: number, title: string): string {
  * accepts) and an export at the upload limit; each into an empty lake and then again into the lake holding it.
  */
 async function benchWorst(work: string) {
-  const bundle = await bundleHandler(join(HERE, 'out', 'lambda'));
+  const bundle = (await bundleHandler(join(HERE, 'out', 'lambda'))).file;
   const lakeDir = join(work, 'worst');
   const server = await startLocalS3({ lakeDir, port: 0, silent: true });
   const limit = QUICK ? 1024 * 1024 : DEFAULT_MAX_UPLOAD_BYTES;
@@ -651,6 +546,8 @@ async function main(): Promise<void> {
     await rm(memoryFile, { force: true });
     log('lambda bundle and cold starts');
     const lambda = await benchLambda(work);
+    log('spreadsheet front-ends: bundles with and without them, cold starts, parse rates by format');
+    const formats = (await benchFormats(work, QUICK ? 5 : RUNS)).results;
     log('ingest: the replacement rules against the plain write path');
     const ingest = await benchIngest(work);
     log('the deployed bundle at its limits (most months, upload limit)');
@@ -754,6 +651,7 @@ async function main(): Promise<void> {
       athena,
       peer,
       cli: cliFigures,
+      formats,
     };
     const value = (path: string): number => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], results) as number;
     const rows: string[][] = [['measure', 'median', 'min', 'max', 'goal', 'met']];
@@ -780,6 +678,17 @@ async function main(): Promise<void> {
     row(`memory.peak_rss_mb (${memory.input_mb.toFixed(0)} MB input)`, memory.peak_rss_mb, 'memory.peak_rss_mb');
     row('lambda.bundle_kb', lambda.bundle_kb, 'lambda.bundle_kb');
     row('lambda.cold_start_ms', lambda.cold_start_ms, 'lambda.cold_start_ms');
+    row('bundle KB without the spreadsheet front-ends (the text path as it was)', formats.bundle_bytes.text_only / 1024);
+    row('bundle KB without the .xlsx reader', formats.bundle_bytes.without_xlsx / 1024);
+    const cold = formats.cold_start_ms;
+    if (cold.text_only_bundle_txt) row('cold start ms, bundle without front-ends, .txt', cold.text_only_bundle_txt);
+    if (cold.full_bundle_txt) row('cold start ms, deployed bundle, .txt (same runs, interleaved)', cold.full_bundle_txt);
+    if (cold.full_bundle_xlsx) row('cold start ms, deployed bundle, .xlsx', cold.full_bundle_xlsx);
+    const rates = formats.parse_records_per_s;
+    row('parse records/s, 2019 export as .txt', rates.txt);
+    row('parse records/s, the same as .xlsx', rates.xlsx);
+    row('parse records/s, the same as ;-separated Windows-1252 .csv', rates.csv);
+    row('formats.xlsx_vs_txt (parse rate ratio)', rates.xlsx.median / rates.txt.median);
     for (const [name, c] of Object.entries(worst.cases)) {
       for (const [i, r] of c.runs.entries()) {
         row(

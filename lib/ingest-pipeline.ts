@@ -26,6 +26,7 @@ import {
 } from '../lambdas/ingest/settings.ts';
 import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
+import { MAIN_FIELDS, REQUIRE_SHIM, UNREACHED_IN_LAMBDA } from './handler-bundle.ts';
 
 // Sized from `npm run bench` (lambda.peak_rss_mb_worst, lambda.seconds_worst): the worst upload the handler accepts
 // (the most months an export can hold, or the upload limit) uses at most half the memory and half the timeout.
@@ -70,7 +71,6 @@ const HANDLER_ENTRY = fileURLToPath(new URL('../lambdas/ingest/handler.ts', impo
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
 // Bundled dependencies written as CommonJS call `require`, which ES modules do not have.
-const REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export interface IngestPipelineProps {
   readonly rawBucket: Bucket;
@@ -196,14 +196,14 @@ export class IngestPipeline extends Construct {
         // Local esbuild only: `cdk synth` must work without Docker.
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        // ES module builds tree-shake the S3 client to a third of its CommonJS size.
-        mainFields: ['module', 'main'],
+        mainFields: MAIN_FIELDS,
         banner: REQUIRE_SHIM,
         minify: true,
         sourceMap: false,
         // The S3 client is bundled rather than taken from the runtime: one file loads in ~100 ms where the runtime's
         // hundreds of SDK modules take ~300 ms (bench: lambda.cold_start_ms), and the version is the one tested.
-        externalModules: [],
+        // Only credential providers that Lambda's environment credentials make unreachable stay out.
+        externalModules: UNREACHED_IN_LAMBDA,
         logLevel: LogLevel.WARNING,
       },
     });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rejectedKey } from '../../lambdas/lake/layout.ts';
+import { parseBytes } from '../../lambdas/parser/index.ts';
 import { navlake } from '../helpers/cli.ts';
 import {
   SEED_DATASET,
@@ -108,6 +109,36 @@ describe('navlake parse', () => {
       expect(xlsx?.stderr).toContain('navlake: a.xlsx:Tabell: 7430 records (1186 suppressed) from 32 sections, 1 warning');
       expect(bad?.code).toBe(2);
       expect(bad?.stderr).toMatch(/^navlake: cut\.xlsx:0: BAD_WORKBOOK: the zip archive has no directory at its end[^\n]*\n$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('navlake ingest', () => {
+  it('takes an .xlsx and a .csv as it takes the .txt: accepted, and the lake holds the same 7,430 values', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'navlake-ingest-formats-'));
+    try {
+      await writeFile(join(dir, 'tiltak.xlsx'), xlsxFromText(seedText()));
+      await writeFile(join(dir, 'tiltak.csv'), csvFromText(seedText(), { delimiter: ';', encoding: 'windows-1252' }));
+      const lake = join(dir, 'lake');
+
+      const ingested = await navlake(['ingest', join(dir, 'tiltak.xlsx'), join(dir, 'tiltak.csv'), '--lake', lake]);
+      const counted = await navlake([
+        'query',
+        'SELECT count(*) AS n, count(DISTINCT source_key) AS sources, sum(value) AS total FROM observations',
+        '--lake',
+        lake,
+        '--format',
+        'csv',
+      ]);
+
+      expect(ingested.code).toBe(0);
+      expect(ingested.stdout).toMatch(/✓ .*tiltak\.xlsx: accepted, 7430 records/);
+      expect(ingested.stdout).toMatch(/✓ .*tiltak\.csv: accepted, 7430 records/);
+      // The .csv came second with the same vintage: it holds every value, and the values are the text export's.
+      const textTotal = parseBytes(Buffer.from(seedText()), { file: 'seed.txt' }).records.reduce((n, r) => n + (r.value ?? 0), 0);
+      expect(counted.stdout.split('\n')[1]).toBe(`7430,1,${textTotal}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

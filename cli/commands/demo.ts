@@ -11,6 +11,7 @@ import { packagePath } from '../package-root.ts';
 export const SAMPLE_EXPORT = packagePath('fixtures', 'nav-tiltak-fylke-2019.txt');
 
 const DEMO_MARKER = '.navlake-demo';
+const DEMO_ROWS = 20;
 
 /** Empties a lake the demo made before; any other non-empty directory is left alone and refused. */
 async function emptyDemoLake(dir: string): Promise<void> {
@@ -65,10 +66,16 @@ export function registerDemo(program: Command): void {
         out(`## ${q.question}`);
         out(q.sql.replace(/^/gm, '    '));
         out();
+        // A long answer (a series per region group) would push the others off the screen: its first rows say enough.
+        const shown = result.rows.slice(0, DEMO_ROWS);
+        const table = formatTable(
+          result.columns.map((c) => c.name),
+          shown,
+        );
         out(
-          formatTable(
-            result.columns.map((c) => c.name),
-            result.rows,
+          (shown.length < result.rows.length
+            ? table.replace(/\(\d+ rows?\)$/, `... (${result.rows.length} rows; the first ${DEMO_ROWS} shown)`)
+            : table
           ).replace(/^/gm, '  '),
         );
       }

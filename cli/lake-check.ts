@@ -51,6 +51,7 @@ function keyOf(bucketDir: string, file: string): string {
 
 export async function checkLake(lakeDir: string): Promise<CheckReport> {
   const report: CheckReport = { objects: 0, reference: 0, rows: 0, ingestions: 0, problems: [] };
+  const seen = new Set<string>();
   const problem = (s: string) => report.problems.push(s);
   if (!(await isLakeDir(lakeDir))) {
     problem(`${lakeDir} is not a navlake lake (no s3/ directory)`);
@@ -81,6 +82,7 @@ export async function checkLake(lakeDir: string): Promise<CheckReport> {
       const shipped = REFERENCE.get(key);
       if (shipped !== undefined) {
         report.reference++;
+        seen.add(key);
         if (bytes.toString('utf8') !== shipped) {
           problem(`${key}: differs from the region table this version ships (rewritten at the next start)`);
         }
@@ -102,6 +104,9 @@ export async function checkLake(lakeDir: string): Promise<CheckReport> {
   report.ingestions = ingestions.length;
   for (const rows of partitions.values()) report.rows += rows.length;
   checkAgainstIngestions(partitions, ingestions, problem);
+  for (const key of REFERENCE.keys()) {
+    if (!seen.has(key)) problem(`${key}: missing, so the region tables read empty (written at the next start of serve or ingest)`);
+  }
   for await (const file of walk(join(lakeDir, 'pending'))) {
     problem(`${relative(lakeDir, file)}: an upload not processed yet (processed at the next start of serve or ingest)`);
   }

@@ -1,6 +1,6 @@
 // `navlake check` on a real lake made by `navlake ingest`, then damaged the ways a crash, a full disk or a careless
 // hand would damage it. Each damage must be reported with exit 1; the undamaged lake passes with exit 0.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -97,6 +97,19 @@ describe('navlake check', () => {
       expect(result.stdout).toMatch(/is not a navlake lake/);
     } finally {
       await rm(empty, { recursive: true });
+    }
+  });
+
+  it('reports a region table missing, as in a lake the previous release made, and what brings it back', async () => {
+    const object = join(lake, 's3/navlake-lake/reference/regions/regions.ndjson._S3rver_object');
+    await rename(object, `${object}.away`);
+    try {
+      const result = await navlake(['check', '--lake', lake]);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/reference\/regions\/regions\.ndjson: missing, .*written at the next start of serve or ingest/);
+    } finally {
+      await rename(`${object}.away`, object);
     }
   });
 });

@@ -5,15 +5,20 @@
 // `--if-stale`: only when a source is newer than the build (the bench), so that a build other processes are running
 // is not rewritten under them.
 import { rm } from 'node:fs/promises';
-import { build } from 'esbuild';
 import { builtCliIsCurrent, ROOT } from './cli-build-state.mjs';
 
 if (!(process.argv.includes('--if-stale') && builtCliIsCurrent())) await buildCli();
 
 async function buildCli() {
+  // Without dev dependencies (npm ci --omit=dev) there is no esbuild: the CLI then runs its sources through tsx.
+  const esbuild = await import('esbuild').catch(() => null);
+  if (!esbuild) {
+    process.stderr.write('navlake: esbuild is not installed; the CLI will run from its TypeScript sources (slower start)\n');
+    return;
+  }
   // Chunk names carry content hashes: a build over an old one would leave the old chunks behind.
   await rm(`${ROOT}dist`, { recursive: true, force: true });
-  await build({
+  await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: ['cli/main.ts'],
     outdir: 'dist',

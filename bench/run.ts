@@ -721,6 +721,9 @@ async function main(): Promise<void> {
     row('cli.ingest_ms: navlake ingest of the 2019 export, new lake', wholeStats.ingest_ms, 'cli.ingest_ms');
     row('cli.query_ms: navlake query count(*)', wholeStats.query_ms, 'cli.query_ms');
     row('navlake report, ms', wholeStats.report_ms);
+    row('cli.version_over_node (navlake --version / node -e 0)', cliFigures.version_over_node);
+    row('cli.ingest_over_node', cliFigures.ingest_over_node);
+    row('cli.query_over_node', cliFigures.query_over_node);
     if ('rate' in peer && peer.rate) row(`pandas peer records/s (navlake ${(peer.navlake_vs_pandas ?? 0).toFixed(1)}x)`, peer.rate);
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
     process.stdout.write(

@@ -7,6 +7,10 @@
 import { rm } from 'node:fs/promises';
 import { builtCliIsCurrent, ROOT } from './cli-build-state.mjs';
 
+// `--outdir DIR`: somewhere else than dist/ (a test builds a private copy).
+const outdirAt = process.argv.indexOf('--outdir');
+const outdir = outdirAt === -1 ? 'dist' : (process.argv[outdirAt + 1] ?? 'dist');
+
 if (!(process.argv.includes('--if-stale') && builtCliIsCurrent())) await buildCli();
 
 async function buildCli() {
@@ -17,11 +21,11 @@ async function buildCli() {
     return;
   }
   // Chunk names carry content hashes: a build over an old one would leave the old chunks behind.
-  await rm(`${ROOT}dist`, { recursive: true, force: true });
+  await rm(`${ROOT}${outdir}`, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: ['cli/main.ts'],
-    outdir: 'dist',
+    outdir,
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     splitting: true,

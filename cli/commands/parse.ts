@@ -17,7 +17,10 @@ function chosenColumns(list: string | undefined, format: OutputFormat): string[]
   const names = list.split(',').map((n) => n.trim());
   const unknown = names.filter((n) => !COLUMNS.includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new CliError(`--columns: no column ${unknown.join(', ') || '(none given)'}; choose from ${COLUMNS.join(', ')}`, 2);
+    throw new CliError(
+      `--columns: no column ${unknown.map((n) => JSON.stringify(n)).join(', ') || '(none given)'}; choose from ${COLUMNS.join(', ')}`,
+      2,
+    );
   }
   return names;
 }

@@ -23,7 +23,12 @@ export function registerReport(program: Command): void {
       await checkOutDir(out);
       // Loaded on demand: Vega and DuckDB would slow every other command's start-up.
       const { formatSize, writeReport } = await import('../report/index.ts');
-      const written = await writeReport(opts.lake, out);
+      const written = await writeReport(opts.lake, out).catch((cause: unknown) => {
+        const code = (cause as NodeJS.ErrnoException).code;
+        // The lake was read; only writing the page failed (no permission, a full disk, a read-only place).
+        if (code) throw new CliError(`cannot write ${out} (${code}); pick another --out`, 2, { cause });
+        throw cause;
+      });
       process.stdout.write(`navlake report: wrote ${written.path} (${formatSize(written.bytes)})\n`);
     });
 }

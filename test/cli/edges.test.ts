@@ -130,7 +130,7 @@ describe('navlake parse output', () => {
 
     expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['period,region,value', '2019-01,I alt,14402']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^navlake: --columns: no column valeu; choose from dataset, .*section_rank\n$/);
+    expect(bad.stderr).toMatch(/^navlake: --columns: no column "valeu"; choose from dataset, .*section_rank\n$/);
   });
 
   it('writes NDJSON byte for byte as JSON.stringify of each record, Norwegian letters included', async () => {

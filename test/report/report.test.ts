@@ -209,6 +209,13 @@ describe('navlake report edge cases', () => {
     expect(r.stderr).toBe(`navlake: cannot write ${out}: the directory ${join(scratch, 'missing-dir')} does not exist\n`);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('says in one line when the page cannot be written where asked (here /proc, which takes no new files)', async () => {
+    const out = '/proc/navlake-report.html';
+    const r = await navlake(['report', '--lake', lake.lakeDir, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`navlake: cannot write ${out} (ENOENT); pick another --out\n`);
+  });
 });
 
 describe('report rendering', () => {

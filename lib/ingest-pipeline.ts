@@ -77,6 +77,8 @@ export interface IngestPipelineProps {
   readonly lakeBucket: Bucket;
   /** Ingest invocations running at once; default DEFAULT_INGEST_MAX_CONCURRENCY. */
   readonly maxConcurrency?: number;
+  /** The years the query layer projects (first, last): the function warns about values it stores outside them. */
+  readonly projectedYears?: readonly [number, number];
 }
 
 /** Raw bucket ObjectCreated -> SQS queue (with dead-letter queue) -> ingest function -> lake bucket. */
@@ -191,6 +193,7 @@ export class IngestPipeline extends Construct {
         POWERTOOLS_SERVICE_NAME: INGEST_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(props.projectedYears ? { PROJECTED_YEARS: props.projectedYears.join('-') } : {}),
       },
       bundling: {
         // Local esbuild only: `cdk synth` must work without Docker.

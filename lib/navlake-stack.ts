@@ -51,10 +51,13 @@ export class NavlakeStack extends Stack {
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
 
     this.storage = new Storage(this, 'Storage');
+    const firstYear = projectionFirstYear ?? integerContext(this, 'projectionFirstYear') ?? DEFAULT_FIRST_YEAR;
+    const lastYear = projectionLastYear ?? integerContext(this, 'projectionLastYear') ?? DEFAULT_LAST_YEAR;
 
     this.ingest = new IngestPipeline(this, 'Ingest', {
       rawBucket: this.storage.rawBucket,
       lakeBucket: this.storage.lakeBucket,
+      projectedYears: [firstYear, lastYear],
       maxConcurrency: ingestMaxConcurrency ?? integerContext(this, 'ingestMaxConcurrency') ?? DEFAULT_INGEST_MAX_CONCURRENCY,
     });
 
@@ -62,8 +65,8 @@ export class NavlakeStack extends Stack {
       lakeBucket: this.storage.lakeBucket,
       athenaResultsBucket: this.storage.athenaResultsBucket,
       bytesScannedCutoff: bytesScannedCutoff(this),
-      firstYear: projectionFirstYear ?? integerContext(this, 'projectionFirstYear') ?? DEFAULT_FIRST_YEAR,
-      lastYear: projectionLastYear ?? integerContext(this, 'projectionLastYear') ?? DEFAULT_LAST_YEAR,
+      firstYear,
+      lastYear,
     });
 
     this.reference = new ReferenceData(this, 'Reference', { lakeBucket: this.storage.lakeBucket });

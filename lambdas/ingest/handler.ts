@@ -91,7 +91,9 @@ function depsFromEnv(): HandlerDeps {
   if (!lakeBucket) throw new Error('LAKE_BUCKET is not set');
   const maxUploadBytes = Number(process.env.MAX_UPLOAD_BYTES ?? DEFAULT_MAX_UPLOAD_BYTES);
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? INGEST_SERVICE_NAME;
+  const projected = /^(\d{4})-(\d{4})$/.exec(process.env.PROJECTED_YEARS ?? '');
   return {
+    ...(projected ? { projectedYears: [Number(projected[1]), Number(projected[2])] as const } : {}),
     s3: new S3Client({ maxAttempts: 5 }),
     lakeBucket,
     maxUploadBytes: Number.isFinite(maxUploadBytes) && maxUploadBytes > 0 ? maxUploadBytes : DEFAULT_MAX_UPLOAD_BYTES,

@@ -13,6 +13,7 @@ import { ingestionKey, observationKey, rejectedKey } from '../lake/layout.ts';
 import { type EncodedPartition, PartitionBuilder, sectionKey } from '../lake/observation-file.ts';
 import { mergeIntoPartition, type Provenance } from '../lake/partition-store.ts';
 import { uploadRank } from '../lake/upload-rank.ts';
+import { DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR } from '../../lib/partition-projection.ts';
 import { isNotFound } from '../lake/s3-errors.ts';
 import type { UploadRef } from './events.ts';
 
@@ -38,6 +39,11 @@ export interface IngestDeps {
   /** Local lakes only: the embedded S3 server ignores conditional writes. */
   lock?: KeyLock;
   now?: () => Date;
+  /**
+   * The years the observations table's partition projection reads (first, last): values of other years are stored
+   * but no query sees them, which the ingestion says in a warning. Default: the stack's default projection.
+   */
+  projectedYears?: readonly [number, number];
 }
 
 export interface RejectionReport {
@@ -115,7 +121,10 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     records: summary.records,
     records_written: recordsWritten,
     partitions: outcomes,
-    warnings: summary.warnings.map((w) => `${w.code}: line ${w.line}: ${w.message}`),
+    warnings: [
+      ...summary.warnings.map((w) => `${w.code}: line ${w.line}: ${w.message}`),
+      ...outsideProjection(partitions, deps.projectedYears ?? [DEFAULT_FIRST_YEAR, DEFAULT_LAST_YEAR]),
+    ],
     error_code: null,
     error_message: null,
     error_line: null,
@@ -132,6 +141,23 @@ export async function ingestUpload(deps: IngestDeps, upload: UploadRef): Promise
     warnings: summary.warnings.length,
   });
   return { status: ingestion.status as 'accepted' | 'superseded', ingestion, summary };
+}
+
+/**
+ * Values the lake stores but neither Athena nor the local views read, because their year is outside the partition
+ * projection: said in the ingestion record (and so in `navlake ingest`'s output) rather than left to be noticed as a
+ * gap in a chart.
+ */
+function outsideProjection(partitions: readonly EncodedPartition[], [first, last]: readonly [number, number]): string[] {
+  const outside = partitions.filter((p) => p.year < first || p.year > last);
+  if (outside.length === 0) return [];
+  const period = (p: EncodedPartition) => periodString(p.year, p.month);
+  const values = outside.reduce((n, p) => n + p.records, 0);
+  return [
+    `OUTSIDE_PROJECTION: line 0: ${values} values of ${period(outside[0] as EncodedPartition)} to ${period(outside.at(-1) as EncodedPartition)} ` +
+      `are stored but not read by queries, which read the years ${first}-${last} (the observations table's partition projection); ` +
+      'widen it with cdk deploy -c projectionFirstYear=... -c projectionLastYear=...',
+  ];
 }
 
 async function parseUpload(deps: IngestDeps, upload: UploadRef, parser: FormatParser, builder: PartitionBuilder): Promise<ParseSummary> {

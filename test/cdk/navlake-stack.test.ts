@@ -192,6 +192,7 @@ describe('ingest pipeline', () => {
         POWERTOOLS_SERVICE_NAME: 'navlake-ingest',
         POWERTOOLS_METRICS_NAMESPACE: 'navlake',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        PROJECTED_YEARS: '2015-2035',
       },
     });
     // 4 MiB: sized by the bench's worst cases (lambda.peak_rss_mb_worst, lambda.seconds_worst).
@@ -464,6 +465,10 @@ describe('context settings', () => {
     fromContext.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
     fromContext.template.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({ Name: 'observations', Parameters: Match.objectLike({ 'projection.year.range': '2018,2030' }) }),
+    });
+    // The function warns about values outside the very years the table projects.
+    fromContext.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PROJECTED_YEARS: '2018-2030' }) },
     });
     const fromProps = synthesize({ bundle: false, props: { ingestMaxConcurrency: 2, projectionFirstYear: 2016 } });
     fromProps.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 2 } });

@@ -4,10 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../../lambdas/lake/layout.ts';
+import { parseBytes } from '../../lambdas/parser/index.ts';
 import {
   SEED_DATASET,
   SEED_PATH,
   deliverSqs,
+  exportSectionsText,
   lakeKeys,
   partitionKey,
   partitionRows,
@@ -224,5 +226,34 @@ describe('ingestion records', () => {
         `SELECT source_sequencer, event_time, len(partitions) AS months FROM ingestions WHERE source_key = '${seed.key}'`,
       ),
     ).toEqual([{ source_sequencer: seed.sequencer, event_time: seed.eventTime, months: 12 }]);
+  });
+
+  it('says when it stores values no query reads: years outside the partition projection (2015-2035 by default)', async () => {
+    // Prepare
+    const rig = await startIngestRig();
+    const text = exportSectionsText([
+      { year: 2014, firstMonth: 11, lastMonth: 12 },
+      { year: 2019, firstMonth: 1, lastMonth: 2 },
+    ]);
+    const all = parseBytes(Buffer.from(text), { file: 'x.txt' }).records;
+    const early = all.filter((r) => r.year === 2014).length;
+    const upload = await putRaw(rig.s3.client, 'uploads/2014-2019.txt', text);
+
+    // Act
+    await deliverSqs(rig, upload);
+
+    // Assess
+    const [record] = await queryLake(rig, `SELECT records_written, warnings FROM ingestions`);
+    expect(record?.records_written).toBe(all.length);
+    // (The helper's small export also reads as cut off: its last section lists few counties.)
+    expect(record?.warnings).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^OUTSIDE_PROJECTION: line 0: ${early} values of 2014-11 to 2014-12 are stored but not read by queries, which read the years 2015-2035`,
+        ),
+      ),
+    );
+    expect(await lakeKeys(rig.lakeDir, 'observations/year=2014/')).toHaveLength(2);
+    expect(await queryLake(rig, 'SELECT DISTINCT year FROM observations')).toEqual([{ year: 2019 }]);
   });
 });

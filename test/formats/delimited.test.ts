@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { type DelimitedFormat, DelimitedReader, sniffDelimited } from '../../lambdas/parser/front-ends/delimited.ts';
 import { ParseError, parseBytes } from '../../lambdas/parser/index.ts';
 import { exportText, seedText } from '../helpers/events.ts';
-import { encodeWindows1252, readSeed } from '../helpers/exports.ts';
+import { readSeed } from '../helpers/exports.ts';
+import { encodeWindows1252 } from '../helpers/windows-1252.ts';
 import { csvFromText } from './make-fixtures.ts';
 
 type Rec = [string[], number, boolean];

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { encodeWindows1252 } from '../helpers/windows-1252.ts';
 
 // ---- zip --------------------------------------------------------------------------------------------------------
 
@@ -319,22 +320,6 @@ export function csvFromText(text: string, o: CsvOptions): Uint8Array {
     case 'utf-16le':
       return new Uint8Array(Buffer.from(`\ufeff${body}`, 'utf16le'));
   }
-}
-
-// Windows-1252 differs from Latin-1 only in 0x80-0x9F; Node has no encoder for it. Kept here rather than taken from
-// test/helpers so that bench/formats.ts can build the fixtures outside vitest.
-const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
-
-function encodeWindows1252(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const high = CP1252_HIGH.indexOf(text.charAt(i));
-    if (c < 0x80 || (c >= 0xa0 && c <= 0xff)) out[i] = c;
-    else if (high !== -1) out[i] = 0x80 + high;
-    else throw new Error(`U+${c.toString(16).padStart(4, '0')} has no Windows-1252 byte`);
-  }
-  return out;
 }
 
 // ---- by hand ----------------------------------------------------------------------------------------------------

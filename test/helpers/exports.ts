@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { ExportParser, ParseError, type ParseSummary } from '../../lambdas/parser/index.ts';
 import type { Observation } from '../../lambdas/schema/columns.ts';
+import { encodeWindows1252 } from './windows-1252.ts';
 
 export const SEED_FILE = 'nav-tiltak-fylke-2019.txt';
 export const SEED_PATH = fileURLToPath(new URL(`../../fixtures/${SEED_FILE}`, import.meta.url));
@@ -38,21 +39,6 @@ export function encodeText(text: string, encoding: TextEncoding): Uint8Array {
     case 'windows-1252':
       return encodeWindows1252(text);
   }
-}
-
-// Windows-1252 differs from Latin-1 only in 0x80-0x9F; Node has no encoder for it.
-const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
-
-export function encodeWindows1252(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const high = CP1252_HIGH.indexOf(text.charAt(i));
-    if (c < 0x80 || (c >= 0xa0 && c <= 0xff)) out[i] = c;
-    else if (high !== -1) out[i] = 0x80 + high;
-    else throw new Error(`U+${c.toString(16).padStart(4, '0')} has no Windows-1252 byte`);
-  }
-  return out;
 }
 
 export type LineEnd = '\n' | '\r\n' | '\r';

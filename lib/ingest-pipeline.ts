@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -25,7 +25,7 @@ import {
   METRICS_NAMESPACE,
 } from '../lambdas/ingest/settings.ts';
 import { INGESTIONS_TABLE, OBSERVATIONS_TABLE } from '../lambdas/schema/columns.ts';
-import { acknowledgeObjectWildcards } from './nag.ts';
+import { acknowledgeObjectWildcards, cdkManagedFunction } from './nag.ts';
 import { MAIN_FIELDS, REQUIRE_SHIM, UNREACHED_IN_LAMBDA } from './handler-bundle.ts';
 
 // Sized from `npm run bench` (lambda.peak_rss_mb_worst, lambda.seconds_worst): the worst upload the handler accepts
@@ -111,7 +111,13 @@ export class IngestPipeline extends Construct {
     // A queue between S3 and the function: uploads survive throttling and failures, and a poison file ends up in
     // the dead-letter queue instead of being retried forever.
     rawBucket.addEventNotification(EventType.OBJECT_CREATED, new QueueFromOwnBucket(this.queue));
-    acknowledgeNotificationHandler(this);
+    // S3 bucket notifications are configured by a custom resource that CDK adds once per stack.
+    cdkManagedFunction(
+      this,
+      'BucketNotificationsHandler',
+      'bucket notifications handler',
+      'CDK-managed deploy-time custom resource that sets the raw bucket notification',
+    );
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: LOG_RETENTION,
@@ -258,20 +264,4 @@ class QueueFromOwnBucket implements IBucketNotificationDestination {
 function encryptedQueue(): { encryption: QueueEncryption; enforceSSL: boolean } {
   // SSE-SQS rather than KMS: S3 cannot send event notifications to a queue encrypted with the AWS-managed SQS key.
   return { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
-}
-
-/**
- * S3 bucket notifications are configured by a custom resource that CDK adds once per stack, with a role CDK defines;
- * its finding is acknowledged here because it cannot be fixed from this stack.
- */
-function acknowledgeNotificationHandler(scope: Construct): void {
-  const stack = Stack.of(scope);
-  const handler = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
-  if (handler === undefined) throw new Error('CDK did not create its bucket notifications handler');
-  Validations.of(handler).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason:
-      'CDK-managed deploy-time custom resource that sets the raw bucket notification; the managed policy only ' +
-      'lets it write its own logs.',
-  });
 }

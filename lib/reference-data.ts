@@ -1,8 +1,8 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { acknowledgeObjectWildcards } from './nag.ts';
+import { acknowledgeObjectWildcards, cdkManagedFunction } from './nag.ts';
 import { REFERENCE_OBJECTS } from '../lambdas/regions/reference-objects.ts';
 
 export interface ReferenceDataProps {
@@ -43,15 +43,12 @@ export class ReferenceData extends Construct {
  * Its findings are acknowledged on that function, since they cannot be changed from this stack.
  */
 function acknowledgeDeploymentHandler(scope: Construct, lakeBucket: Bucket): void {
-  const stack = Stack.of(scope);
-  const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
-  if (handler === undefined) throw new Error('CDK did not create its bucket deployment handler');
-  Validations.of(handler).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason:
-      'CDK-managed deploy-time function that copies the reference tables into the lake; the managed policy only ' +
-      'lets it write its own logs.',
-  });
+  const handler = cdkManagedFunction(
+    scope,
+    'Custom::CDKBucketDeployment',
+    'bucket deployment handler',
+    'CDK-managed deploy-time function that copies the reference tables into the lake',
+  );
   const copies =
     'CDK grants its deployment function read on the staged asset and read-write on the destination bucket, with ' +
     'wildcard actions; it runs only when CloudFormation deploys, and writes (and prunes) only below the two reference ' +

@@ -36,7 +36,7 @@ export function registerDemo(program: Command): void {
     .description('ingest the bundled 2019 sample into a fresh embedded lake and answer a few questions with SQL')
     .option('--lake <dir>', 'where to build the demo lake (emptied first)', './demo-lake')
     .action(async (opts: { lake: string }) => {
-      const [{ startLocalLake, uploadAndWait }, { runLocalQuery }, { formatSize, writeReport }] = await Promise.all([
+      const [{ startLocalLake, uploadAndWait }, { runSql, withLakeConnection }, { formatSize, writeReport }] = await Promise.all([
         import('../local-lake.ts'),
         import('../local-query.ts'),
         import('../report/index.ts'),
@@ -60,25 +60,28 @@ export function registerDemo(program: Command): void {
         await lock.release();
       }
       out(`  upload to queryable: ${Date.now() - started} ms`);
-      for (const q of EXAMPLE_QUERIES) {
-        const result = await runLocalQuery(opts.lake, q.sql);
-        out();
-        out(`## ${q.question}`);
-        out(q.sql.replace(/^/gm, '    '));
-        out();
-        // A long answer (a series per region group) would push the others off the screen: its first rows say enough.
-        const shown = result.rows.slice(0, DEMO_ROWS);
-        const table = formatTable(
-          result.columns.map((c) => c.name),
-          shown,
-        );
-        out(
-          (shown.length < result.rows.length
-            ? table.replace(/\(\d+ rows?\)$/, `... (${result.rows.length} rows; the first ${DEMO_ROWS} shown)`)
-            : table
-          ).replace(/^/gm, '  '),
-        );
-      }
+      // One DuckDB with the views for all the questions, rather than a fresh one (and fresh views) per question.
+      await withLakeConnection(opts.lake, async (connection) => {
+        for (const q of EXAMPLE_QUERIES) {
+          const result = await runSql(connection, q.sql);
+          out();
+          out(`## ${q.question}`);
+          out(q.sql.replace(/^/gm, '    '));
+          out();
+          // A long answer (a series per region group) would push the others off the screen: its first rows say enough.
+          const shown = result.rows.slice(0, DEMO_ROWS);
+          const table = formatTable(
+            result.columns.map((c) => c.name),
+            shown,
+          );
+          out(
+            (shown.length < result.rows.length
+              ? table.replace(/\(\d+ rows?\)$/, `... (${result.rows.length} rows; the first ${DEMO_ROWS} shown)`)
+              : table
+            ).replace(/^/gm, '  '),
+          );
+        }
+      });
       out();
       out(`The lake stays in ${opts.lake}. Try: npx navlake query "SELECT * FROM observations LIMIT 5" --lake ${opts.lake}`);
       out(`DuckDB-speaking tools can open ${opts.lake}/navlake.duckdb (read-only) for the same views.`);

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Compiles the CLI into dist/ (run by `npm ci` through `prepare`). Start-up is most of a short command's time:
-// loading the TypeScript through tsx, and Node's ESM loader lexing every CommonJS file of the SDK and DuckDB for
-// its exports. One bundle with split chunks loads only what a command imports; only native code stays outside.
+// loading the TypeScript through tsx, Node's ESM loader lexing every CommonJS file of the SDK and DuckDB for its
+// exports, and V8 compiling it all. One bundle, run with a code cache (dist/main.mjs, bin/code-cache.mjs), takes
+// each of those away; only native code stays outside.
 // `--if-stale`: only when a source is newer than the build (the bench), so that a build other processes are running
 // is not rewritten under them.
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { builtCliIsCurrent, ROOT } from './cli-build-state.mjs';
 
 // `--outdir DIR`: somewhere else than dist/ (a test builds a private copy).
@@ -20,25 +21,33 @@ async function buildCli() {
     process.stderr.write('navlake: esbuild is not installed; the CLI will run from its TypeScript sources (slower start)\n');
     return;
   }
-  // Chunk names carry content hashes: a build over an old one would leave the old chunks behind.
+  // A rebuild starts from an empty directory: code caches of an older bundle would only be rejected.
   await rm(`${ROOT}${outdir}`, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: ['cli/main.ts'],
-    outdir,
-    chunkNames: 'chunks/[name]-[hash]',
+    outfile: `${outdir}/cli.cjs`,
     bundle: true,
-    splitting: true,
     minify: true,
-    format: 'esm',
+    // CommonJS, because Node 20 keeps a code cache only for scripts (bin/code-cache.mjs); dynamic imports become
+    // require() calls, so a module a command does not import is still never evaluated.
+    format: 'cjs',
+    supported: { 'dynamic-import': false },
     platform: 'node',
     // The AWS SDK's ES module builds tree-shake to a third of its CommonJS ones (as the Lambda bundle does).
     mainFields: ['module', 'main'],
     target: 'node20',
     // DuckDB's bindings load a platform-specific .node file; tsx is only the fallback for a stale build.
     external: ['@duckdb/node-bindings', 'tsx'],
-    // Bundled CommonJS still calls require() for Node's built-ins.
-    banner: { js: 'import { createRequire as __navlakeRequire } from "node:module"; const require = __navlakeRequire(import.meta.url);' },
+    // vega-canvas's Node build awaits import('canvas') at top level, which CommonJS cannot; reports render SVG, which
+    // needs no canvas, and without the optional canvas package both builds give none.
+    alias: { 'vega-canvas': './node_modules/vega-canvas/build/vega-canvas.browser.js' },
+    define: { 'import.meta.url': '__navlakeBundleUrl' },
+    banner: { js: 'const __navlakeBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
     logLevel: 'warning',
   });
+  await writeFile(
+    `${ROOT}${outdir}/main.mjs`,
+    "// Written by bin/build-cli.mjs.\nimport { runWithCodeCache } from '../bin/code-cache.mjs';\n\nrunWithCodeCache(new URL('./cli.cjs', import.meta.url));\n",
+  );
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const BUILT_CLI = `${ROOT}dist/main.js`;
+export const BUILT_CLI = `${ROOT}dist/main.mjs`;
 
 export function builtCliIsCurrent() {
   if (!existsSync(BUILT_CLI)) return false;

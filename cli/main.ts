@@ -33,11 +33,10 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
+// Not a top-level await: the compiled CLI is a CommonJS bundle (bin/code-cache.mjs says why).
+program.parseAsync(process.argv).catch((e: unknown) => {
   process.exitCode = exitCodeFor(e);
-}
+});
 
 function exitCodeFor(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;

@@ -24,7 +24,7 @@ import {
 import { countiesOf } from '../lambdas/parser/regions.ts';
 import { createKeyLock } from '../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET, LOCAL_RAW_BUCKET } from '../lambdas/lake/layout.ts';
-import { PartitionBuilder } from '../lambdas/lake/observation-file.ts';
+import { type EncodedPartition, PartitionBuilder } from '../lambdas/lake/observation-file.ts';
 import { ExportParser } from '../lambdas/parser/export-parser.ts';
 import type { Observation } from '../lambdas/schema/columns.ts';
 import { generateExport, writeExport } from './generate-export.ts';
@@ -113,11 +113,15 @@ async function benchParse(file: string) {
 
 // ---- transform ---------------------------------------------------------------------------------------------------
 
+function heldBytes(p: EncodedPartition): number {
+  return p.held.reduce((n, member) => n + member.length, 0);
+}
+
 async function encodeParsed(records: readonly Observation[]): Promise<number> {
   const builder = new PartitionBuilder();
   builder.add(records);
   const parts = await builder.finish();
-  return parts.reduce((s, p) => s + p.body.length, 0);
+  return parts.reduce((s, p) => s + heldBytes(p), 0);
 }
 
 async function parseAndEncode(parts: Buffer[]): Promise<number> {
@@ -126,7 +130,7 @@ async function parseAndEncode(parts: Buffer[]): Promise<number> {
   for (const c of parts) builder.add(parser.write(c));
   builder.add(parser.end());
   const out = await builder.finish();
-  return out.reduce((s, p) => s + p.body.length, 0);
+  return out.reduce((s, p) => s + heldBytes(p), 0);
 }
 
 async function benchTransform(file: string) {
@@ -345,7 +349,11 @@ async function benchIngest(work: string) {
     await Promise.all(
       parts.map((p) =>
         client.send(
-          new PutObjectCommand({ Bucket: LOCAL_LAKE_BUCKET, Key: `baseline/${++sequence}/${p.year}-${p.month}.gz`, Body: p.body }),
+          new PutObjectCommand({
+            Bucket: LOCAL_LAKE_BUCKET,
+            Key: `baseline/${++sequence}/${p.year}-${p.month}.gz`,
+            Body: Buffer.concat(p.held),
+          }),
         ),
       ),
     );

@@ -23,6 +23,57 @@ const HOLD_LEVEL = 1;
 export const observationLine: (r: StoredObservation) => string = jsonLineEncoder(COLUMNS);
 
 /**
+ * What a merge adds to an upload's rows. The schema keeps these columns last, so a stored line is the row's other
+ * columns, encoded once while the upload is parsed, followed by this tail, made once per upload and section rank:
+ * a merge never parses or re-encodes an incoming row.
+ */
+const PROVENANCE_COLUMNS = ['source_key', 'source_vintage', 'ingested_at', 'upload_rank', 'section_rank'] as const;
+if (COLUMNS.slice(-PROVENANCE_COLUMNS.length).join() !== PROVENANCE_COLUMNS.join()) {
+  throw new Error(`the observations schema must end with ${PROVENANCE_COLUMNS.join(', ')}: merges append them to held rows`);
+}
+const cellsLine = jsonLineEncoder(COLUMNS.slice(0, -PROVENANCE_COLUMNS.length));
+const provenanceLine = jsonLineEncoder(PROVENANCE_COLUMNS);
+
+/** An upload's provenance, which every row it brings to the lake carries. */
+export interface Provenance {
+  sourceKey: string;
+  vintage: string;
+  ingestedAt: string;
+  rank: string;
+}
+
+/** A row of the upload being merged: what the replacement rules look at, and its JSON line up to the provenance. */
+export interface IncomingRow {
+  main_group: string;
+  measure_group: string;
+  region: string;
+  upload_rank: string;
+  section_rank: null;
+  /** The line's columns before the provenance columns: `{"dataset":…,"suppressed":…` (no closing brace). */
+  cells: string;
+}
+
+/** The JSON lines of an upload's rows: `line(row, sectionRank)` equals observationLine of the row with `p` set. */
+export function incomingLines(p: Provenance): (row: IncomingRow, sectionRank: string | null) => string {
+  const tails = new Map<string | null, string>();
+  return (row, sectionRank) => {
+    let tail = tails.get(sectionRank);
+    if (tail === undefined) {
+      const provenance = {
+        source_key: p.sourceKey,
+        source_vintage: p.vintage,
+        ingested_at: p.ingestedAt,
+        upload_rank: p.rank,
+        section_rank: sectionRank,
+      };
+      tail = `,${provenanceLine(provenance).slice(1)}`;
+      tails.set(sectionRank, tail);
+    }
+    return row.cells + tail;
+  };
+}
+
+/**
  * A row of the lake as a merge holds it: what the replacement rules look at, and the line it was read from. A month
  * can hold hundreds of thousands of rows; keeping the line rather than the parsed row keeps that to ~1 KB a row.
  */
@@ -93,10 +144,39 @@ export interface EncodedPartition {
   year: number;
   month: number;
   records: number;
-  /** gzip NDJSON of the parser's rows; provenance columns are set when the partition is merged into the lake. */
-  body: Buffer;
+  /**
+   * The parser's rows, compressed: gzip members of whole lines `<section id>\t<region id>\t<cells>`, where the ids
+   * index `sectionNames` and `regions` and `cells` is IncomingRow.cells.
+   */
+  held: readonly Buffer[];
   /** Sections (sectionKey) with rows in this month. */
   sections: ReadonlySet<string>;
+  sectionNames: ReadonlyArray<readonly [mainGroup: string, measureGroup: string]>;
+  regions: readonly string[];
+}
+
+/** The upload's rows for a partition, decompressed one member (about FLUSH_CHARS of text) at a time. */
+export function* heldIncomingRows(p: EncodedPartition, rank: string): Generator<IncomingRow> {
+  for (const member of p.held) {
+    const text = gunzipSync(member).toString('utf8');
+    let start = 0;
+    while (start < text.length) {
+      const sectionEnd = text.indexOf('\t', start);
+      const regionEnd = text.indexOf('\t', sectionEnd + 1);
+      let end = text.indexOf('\n', regionEnd + 1);
+      if (end === -1) end = text.length;
+      const [mainGroup, measureGroup] = p.sectionNames[Number(text.slice(start, sectionEnd))] as readonly [string, string];
+      yield {
+        main_group: mainGroup,
+        measure_group: measureGroup,
+        region: p.regions[Number(text.slice(sectionEnd + 1, regionEnd))] as string,
+        upload_rank: rank,
+        section_rank: null,
+        cells: text.slice(regionEnd + 1, end),
+      };
+      start = end + 1;
+    }
+  }
 }
 
 interface OpenPartition {
@@ -105,16 +185,20 @@ interface OpenPartition {
   records: number;
   pending: string;
   chunks: Buffer[];
-  sections: Set<string>;
+  /** By sectionKey; a section can come back within a month (`navlake parse` allows repeated sections). */
+  sectionIds: Map<string, number>;
+  sectionNames: Array<readonly [string, string]>;
+  regionIds: Map<string, number>;
   lastMain: string;
   lastMeasure: string;
+  /** Id of the section of the last row added (rows arrive section by section). */
+  sectionId: number;
 }
 
 /**
  * Splits records into (year, month) partitions and compresses each as it goes. Each partition's pending text is
  * compressed as its own gzip member once it reaches FLUSH_CHARS, so no compressor stays open per partition: an
  * export covering a thousand months holds a thousand small strings, not a thousand zlib states (~256 KB each).
- * Concatenated members are one valid gzip stream.
  */
 export class PartitionBuilder {
   private readonly open = new Map<number, OpenPartition>();
@@ -122,14 +206,26 @@ export class PartitionBuilder {
   add(records: readonly Observation[]): void {
     for (const r of records) {
       const p = this.partition(r.year, r.month);
-      p.pending += `${observationLine(r)}\n`;
-      p.records++;
-      // Rows arrive section by section: a key per section change, not per value.
+      // Rows arrive section by section: a lookup per section change, not per value.
       if (r.main_group !== p.lastMain || r.measure_group !== p.lastMeasure) {
         p.lastMain = r.main_group;
         p.lastMeasure = r.measure_group;
-        p.sections.add(sectionKey(r));
+        const key = sectionKey(r);
+        let id = p.sectionIds.get(key);
+        if (id === undefined) {
+          id = p.sectionNames.push([r.main_group, r.measure_group]) - 1;
+          p.sectionIds.set(key, id);
+        }
+        p.sectionId = id;
       }
+      let regionId = p.regionIds.get(r.region);
+      if (regionId === undefined) {
+        regionId = p.regionIds.size;
+        p.regionIds.set(r.region, regionId);
+      }
+      const cells = cellsLine(r);
+      p.pending += `${p.sectionId}\t${regionId}\t${cells.slice(0, -1)}\n`;
+      p.records++;
       if (p.pending.length >= FLUSH_CHARS) {
         p.chunks.push(gzipSync(p.pending, { level: HOLD_LEVEL }));
         p.pending = '';
@@ -143,7 +239,15 @@ export class PartitionBuilder {
     this.open.clear();
     return parts.map((p) => {
       if (p.pending.length > 0) p.chunks.push(gzipSync(p.pending, { level: HOLD_LEVEL }));
-      return { year: p.year, month: p.month, records: p.records, body: Buffer.concat(p.chunks), sections: p.sections };
+      return {
+        year: p.year,
+        month: p.month,
+        records: p.records,
+        held: p.chunks,
+        sections: new Set(p.sectionIds.keys()),
+        sectionNames: p.sectionNames,
+        regions: [...p.regionIds.keys()],
+      };
     });
   }
 
@@ -156,7 +260,19 @@ export class PartitionBuilder {
     const id = year * 100 + month;
     let p = this.open.get(id);
     if (!p) {
-      p = { year, month, records: 0, pending: '', chunks: [], sections: new Set(), lastMain: '', lastMeasure: '' };
+      p = {
+        year,
+        month,
+        records: 0,
+        pending: '',
+        chunks: [],
+        sectionIds: new Map(),
+        sectionNames: [],
+        regionIds: new Map(),
+        lastMain: '',
+        lastMeasure: '',
+        sectionId: -1,
+      };
       this.open.set(id, p);
     }
     return p;

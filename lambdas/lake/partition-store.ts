@@ -4,26 +4,23 @@
  * conditional (If-Match on the ETag read, If-None-Match for a new object) and retried on conflict, so concurrent and
  * duplicate deliveries converge; the embedded S3 server ignores conditions, so locally a per-key lock serialises it.
  */
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KeyLock } from './key-lock.ts';
 import {
   type EncodedPartition,
   type HeldRow,
+  heldIncomingRows,
   heldLine,
-  observationLine,
+  type IncomingRow,
+  incomingLines,
+  type Provenance,
   readHeldRows,
-  type StoredObservation,
 } from './observation-file.ts';
 import { type MergeResult, mergePartition } from './partition-merge.ts';
 import { isNotFound, isWriteConflict } from './s3-errors.ts';
 
-export interface Provenance {
-  sourceKey: string;
-  vintage: string;
-  ingestedAt: string;
-  rank: string;
-}
+export type { Provenance };
 
 export interface PartitionMerge {
   bucket: string;
@@ -62,16 +59,17 @@ async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await readPartition(s3, merge.bucket, merge.key);
     const out = new GzipCollector();
+    const incomingLine = incomingLines(merge.provenance);
     const result = await mergePartition(
       {
         existing: current.rows,
-        incoming: incomingRows(merge.partition.body, merge.provenance),
+        incoming: heldIncomingRows(merge.partition, merge.provenance.rank),
         rank: merge.provenance.rank,
         sections: merge.partition.sections,
         complete: merge.complete,
       },
       (row, sectionRank, from) =>
-        out.write(`${from === 'existing' ? heldLine(row as HeldRow, sectionRank) : incomingLine(row as StoredObservation, sectionRank)}\n`),
+        out.write(`${from === 'existing' ? heldLine(row as HeldRow, sectionRank) : incomingLine(row as IncomingRow, sectionRank)}\n`),
     );
     if (!result.changed) {
       out.discard();
@@ -105,25 +103,6 @@ async function readPartition(s3: S3Client, bucket: string, key: string): Promise
     if (isNotFound(e)) return { rows: [] };
     throw e;
   }
-}
-
-/** The upload's rows for the partition, decompressed as they are merged, with the upload's provenance. */
-async function* incomingRows(body: Buffer, p: Provenance): AsyncGenerator<StoredObservation> {
-  const gunzip = createGunzip();
-  // Decodes across chunk boundaries, so a character split between two chunks stays whole.
-  gunzip.setEncoding('utf8');
-  gunzip.end(body);
-  let carry = '';
-  for await (const chunk of gunzip as AsyncIterable<string>) {
-    const text = carry + chunk;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      if (nl > start) yield withProvenance(JSON.parse(text.slice(start, nl)) as StoredObservation, p);
-      start = nl + 1;
-    }
-    carry = text.slice(start);
-  }
-  if (carry.length > 0) yield withProvenance(JSON.parse(carry) as StoredObservation, p);
 }
 
 /** One gzip stream, fed line by line, its output kept compressed: a big partition never exists as one string. */
@@ -160,19 +139,6 @@ class GzipCollector {
     await this.done;
     return Buffer.concat(this.chunks);
   }
-}
-
-function incomingLine(r: StoredObservation, sectionRank: string | null): string {
-  r.section_rank = sectionRank;
-  return observationLine(r);
-}
-
-function withProvenance(r: StoredObservation, p: Provenance): StoredObservation {
-  r.source_key = p.sourceKey;
-  r.source_vintage = p.vintage;
-  r.ingested_at = p.ingestedAt;
-  r.upload_rank = p.rank;
-  return r;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,7 +8,8 @@ import { type GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, type 
 import { describe, expect, it } from 'vitest';
 import { createKeyLock } from '../../lambdas/lake/key-lock.ts';
 import { LOCAL_LAKE_BUCKET } from '../../lambdas/lake/layout.ts';
-import { sectionKey } from '../../lambdas/lake/observation-file.ts';
+import { type EncodedPartition, PartitionBuilder } from '../../lambdas/lake/observation-file.ts';
+import type { Observation } from '../../lambdas/schema/columns.ts';
 import { mergeIntoPartition, PartitionConflictError } from '../../lambdas/lake/partition-store.ts';
 import { isNotFound } from '../../lambdas/lake/s3-errors.ts';
 import {
@@ -228,22 +229,24 @@ describe('conditional partition writes', () => {
     const rig = await startIngestRig({ lock: false });
     rig.inject((r) => (r.command === 'PutObjectCommand' ? preconditionFailed() : undefined));
     // The upload's rows as the parser makes them: provenance and ranks are set by the merge.
-    const parsed = (region: string) => ({
-      ...storedRow('Opplæring', region, 1, { key: 'uploads/a.txt', vintage: '2019-03', rank: '' }),
-      upload_rank: null,
-      section_rank: null,
-    });
-    const rows = [parsed('I alt'), parsed('Oslo')];
+    const builder = new PartitionBuilder();
+    builder.add(
+      ['I alt', 'Oslo'].map(
+        (region) =>
+          ({
+            ...storedRow('Opplæring', region, 1, { key: 'uploads/a.txt', vintage: '2019-03', rank: '' }),
+            year: 2019,
+            month: 3,
+            upload_rank: null,
+            section_rank: null,
+          }) as Observation,
+      ),
+    );
+    const [partition] = await builder.finish();
     const merge = {
       bucket: LOCAL_LAKE_BUCKET,
       key: MARCH,
-      partition: {
-        year: 2019,
-        month: 3,
-        records: 2,
-        body: gzipSync(rows.map((r) => `${JSON.stringify(r)}\n`).join('')),
-        sections: new Set([sectionKey({ main_group: 'I alt', measure_group: 'Opplæring' })]),
-      },
+      partition: partition as EncodedPartition,
       provenance: {
         sourceKey: 'uploads/a.txt',
         vintage: '2019-03',

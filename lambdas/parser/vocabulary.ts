@@ -71,7 +71,8 @@ export const ALL_GROUPS = 'I alt';
  * belongs to no main group. Measure groups are sentence-cased so the same group reads the same in every section.
  */
 export function headingGroups(heading: string): Groups {
-  const m = /^(.*?),?\s+på tiltak,?\s*(.*)$/iu.exec(heading);
+  // \u00e5 is å: a regular expression literal is the one place the compiled CLI would keep a non-ASCII character.
+  const m = /^(.*?),?\s+p\u00e5 tiltak,?\s*(.*)$/iu.exec(heading);
   if (m?.[1] && m[2]) return { mainGroup: m[1].trim(), measureGroup: sentenceCase(m[2]) };
   return { mainGroup: ALL_GROUPS, measureGroup: sentenceCase(heading) };
 }
@@ -91,9 +92,9 @@ export const MAX_DATASET_LENGTH = 120;
 export function datasetSlug(title: string): string {
   const slug = title
     .toLowerCase()
-    .replace(/æ/g, 'ae')
-    .replace(/ø/g, 'o')
-    .replace(/å/g, 'a')
+    .replaceAll('æ', 'ae')
+    .replaceAll('ø', 'o')
+    .replaceAll('å', 'a')
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^a-z0-9]+/g, '-')

@@ -1,5 +1,6 @@
 // The compiled CLI that `npm ci` builds (bin/build-cli.mjs) behaves as the TypeScript sources do. Built here into a
 // private directory, so the test holds whatever state dist/ is in and never rewrites a build other tests are running.
+import { isAscii } from 'node:buffer';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,10 @@ describe('the compiled CLI', () => {
     expect(stdout).toMatch(/accepted, 7430 records/);
     expect(stdout).toContain(' 7430 ');
     expect((await stat(join(lake, 'report.html'))).size).toBeGreaterThan(10_000);
+  });
+
+  it('is ASCII, so that it loads as a one-byte string (a regular expression literal is where a non-ASCII character stays)', async () => {
+    expect(isAscii(await readFile(join(ROOT, OUT, 'cli.cjs')))).toBe(true);
   });
 
   it('keeps a code cache per command after a successful run, and runs the same from it', async () => {

@@ -18,7 +18,7 @@ export interface MergeInput<E extends MergeRow, I extends MergeRow> {
   /** The rows the partition object holds now (empty when there is none). */
   existing: readonly E[];
   /** The upload's rows for this partition (their upload_rank is `rank`); any order. */
-  incoming: Iterable<I> | AsyncIterable<I>;
+  incoming: Iterable<I>;
   /** upload_rank of the incoming upload. */
   rank: string;
   /** Sections (sectionKey) the upload has rows for in this partition. */
@@ -50,10 +50,10 @@ function maxRank(a: string | null | undefined, b: string | null | undefined): st
  * Streams the merged rows to `emit` with the section_rank each must carry: the incoming rows that win first, in
  * their order, then the surviving others. A row is emitted as it was given; only its section_rank may change.
  */
-export async function mergePartition<E extends MergeRow, I extends MergeRow>(
+export function mergePartition<E extends MergeRow, I extends MergeRow>(
   input: MergeInput<E, I>,
   emit: (row: E | I, sectionRank: string | null, from: 'existing' | 'incoming') => void,
-): Promise<MergeResult> {
+): MergeResult {
   const { rank } = input;
   const held = new Map<string, E>();
   const sectionRank = new Map<string, string | null>();
@@ -70,7 +70,7 @@ export async function mergePartition<E extends MergeRow, I extends MergeRow>(
   let written = 0;
   let changed = false;
   const taken = new Set<string>();
-  for await (const r of input.incoming) {
+  for (const r of input.incoming) {
     const s = sectionOf(r);
     const floor = sectionRank.get(s) ?? null;
     if (floor !== null && rank < floor) continue;

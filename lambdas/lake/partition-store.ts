@@ -60,7 +60,7 @@ async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts
     const current = await readPartition(s3, merge.bucket, merge.key);
     const out = new GzipCollector();
     const incomingLine = incomingLines(merge.provenance);
-    const result = await mergePartition(
+    const result = mergePartition(
       {
         existing: current.rows,
         incoming: heldIncomingRows(merge.partition, merge.provenance.rank),

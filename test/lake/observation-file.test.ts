@@ -51,8 +51,11 @@ function stored(r: Observation, p: Provenance, sectionRank: string | null): Stor
   };
 }
 
-async function build(records: Observation[]) {
-  const builder = new PartitionBuilder();
+/** Held as text, compressed, or text until 2 KB and compressed after. */
+const HOLD_AS = [undefined, 0, 2048] as const;
+
+async function build(records: Observation[], rawHeldChars?: number) {
+  const builder = new PartitionBuilder(rawHeldChars);
   builder.add(records);
   return builder.finish();
 }
@@ -64,10 +67,11 @@ describe('an upload held for its merge', () => {
         fc.array(observationArb, { maxLength: 60 }),
         provenanceArb,
         fc.option(text, { nil: null }),
-        async (records, provenance, sectionRank) => {
+        fc.constantFrom(...HOLD_AS),
+        async (records, provenance, sectionRank, rawHeldChars) => {
           const line = incomingLines(provenance);
 
-          for (const p of await build(records)) {
+          for (const p of await build(records, rawHeldChars)) {
             const expected = records.filter((r) => r.year === p.year && r.month === p.month);
             const rows = [...heldIncomingRows(p, provenance.rank)];
 
@@ -85,7 +89,11 @@ describe('an upload held for its merge', () => {
     );
   });
 
-  it('holds a large month as many compressed members, and reads them all back', async () => {
+  it.each([
+    ['as text', undefined, ['string']],
+    ['compressed', 0, ['object']],
+    ['as text up to the limit, then compressed', 200_000, ['object', 'string']],
+  ])('holds a large month in many pieces %s, and reads them all back', async (_how, rawHeldChars, kinds) => {
     const base: Observation = {
       dataset: 'd',
       table_title: 'T',
@@ -108,10 +116,11 @@ describe('an upload held for its merge', () => {
     // Sections come back within the month, as `navlake parse` allows: the same section keeps its id.
     const records = Array.from({ length: 5000 }, (_, i) => ({ ...base, measure_group: `M${i % 7}`, region: `R${i % 19}`, value: i }));
 
-    const [p] = await build(records);
+    const [p] = await build(records, rawHeldChars);
     const rows = [...heldIncomingRows(p!, 'r')];
 
     expect(p!.held.length).toBeGreaterThan(10);
+    expect([...new Set(p!.held.map((piece) => typeof piece))].sort()).toEqual(kinds);
     expect(p!.sectionNames).toHaveLength(7);
     expect(p!.regions).toHaveLength(19);
     expect(rows.map((r) => JSON.parse(`${r.cells}}`).value)).toEqual(records.map((r) => r.value));

@@ -47,7 +47,7 @@ async function mergeOne(held: StoredObservation[], u: Upload): Promise<{ rows: S
   const incoming = u.sections.flatMap((s) => s.cells.map(([region, value]) => row(u, s, region, value)));
   const complete = new Set(u.sections.filter((s) => s.complete).map((s) => `${s.main}\u0000${s.measure}`));
   const out: StoredObservation[] = [];
-  const result = await mergePartition(
+  const result = mergePartition(
     {
       existing: held,
       incoming,
@@ -283,7 +283,7 @@ describe('the replacement rules for one month', () => {
     const held = readHeldRows(gzipSync(`${JSON.stringify(withoutRanks)}\n`));
     const out: StoredObservation[] = [];
 
-    const result = await mergePartition(
+    const result = mergePartition(
       {
         existing: held,
         incoming: [row({ rank: '2019-03/2024', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 1)],

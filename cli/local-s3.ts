@@ -208,6 +208,48 @@ function checkInside(dir: string, file: string): string {
  * s3rver joins bucket and key segments straight into file paths (`../../x` lands outside its directory), so every
  * path the store builds is checked where it is built; this covers PUT, POST forms, copy sources, GET and DELETE alike.
  */
+/**
+ * s3rver reads a bucket's CORS and website configuration from disk for every request, two failed reads each since the
+ * lake sets neither: a tenth of the server's time in an ingest. A bucket's configuration changes only through this
+ * store, so it is remembered and forgotten once a configuration of the bucket, or the bucket, is written or deleted
+ * (after the write, so that a read made meanwhile is not kept either).
+ */
+function rememberBucketConfigurations(store: S3rver.FilesystemStore): void {
+  const { getSubresource, putSubresource, deleteSubresource, putBucket, deleteBucket } = {
+    getSubresource: store.getSubresource.bind(store),
+    putSubresource: store.putSubresource.bind(store),
+    deleteSubresource: store.deleteSubresource.bind(store),
+    putBucket: store.putBucket.bind(store),
+    deleteBucket: store.deleteBucket.bind(store),
+  };
+  const remembered = new Map<string, Promise<unknown>>();
+  const forget = (bucket: string) => {
+    for (const id of remembered.keys()) if (id.startsWith(`${bucket}\0`)) remembered.delete(id);
+  };
+  const forgettingAfter = async <T>(bucket: string, write: Promise<T>): Promise<T> => {
+    try {
+      return await write;
+    } finally {
+      forget(bucket);
+    }
+  };
+  store.getSubresource = (bucket, key, resourceType) => {
+    if (key !== undefined) return getSubresource(bucket, key, resourceType);
+    const id = `${bucket}\0${resourceType}`;
+    let read = remembered.get(id);
+    if (!read) {
+      read = getSubresource(bucket, key, resourceType);
+      remembered.set(id, read);
+      read.catch(() => remembered.delete(id));
+    }
+    return read;
+  };
+  store.putSubresource = (bucket, key, resource) => forgettingAfter(bucket, putSubresource(bucket, key, resource));
+  store.deleteSubresource = (bucket, key, resourceType) => forgettingAfter(bucket, deleteSubresource(bucket, key, resourceType));
+  store.putBucket = (bucket) => forgettingAfter(bucket, putBucket(bucket));
+  store.deleteBucket = (bucket) => forgettingAfter(bucket, deleteBucket(bucket));
+}
+
 function guardStore(store: S3rver.FilesystemStore): void {
   const bucketPath = store.getBucketPath.bind(store);
   const resourcePath = store.getResourcePath.bind(store);
@@ -599,6 +641,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     },
     unrecord: (upload) => rm(pendingFile(upload.sequencer), { force: true }),
   });
+  // After writeAtomically, so that its writes of configurations are the ones that make the store forget them.
+  rememberBucketConfigurations(store);
   server.middleware.unshift(guardRequest, serveVersions(versionsDir, pendingFile));
   await Promise.all([LOCAL_RAW_BUCKET, LOCAL_LAKE_BUCKET].map((bucket) => store.putBucket(bucket)));
 

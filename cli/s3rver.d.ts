@@ -69,7 +69,11 @@ declare module 's3rver' {
         content: NodeJS.ReadableStream,
       ): Promise<{ size: number; md5: string }>;
       putSubresource(bucket: string, key: string | undefined, resource: { type: string; toXML(space?: number): string }): Promise<void>;
+      /** A bucket's (key undefined) or object's configuration of `resourceType` ('cors', 'website', 'tagging'), or null. */
+      getSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<unknown>;
+      deleteSubresource(bucket: string, key: string | undefined, resourceType: string): Promise<void>;
       putBucket(bucket: string): Promise<unknown>;
+      deleteBucket(bucket: string): Promise<void>;
       getMetadata(bucket: string, key: string): Promise<Metadata>;
       listObjects(
         bucket: string,

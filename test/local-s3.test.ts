@@ -10,7 +10,10 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCorsCommand,
+  GetBucketCorsCommand,
   GetObjectCommand,
+  PutBucketCorsCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -400,5 +403,34 @@ describe('local S3 network and keys', () => {
     await put(s3.client, 'ctl\u0001\n.txt', 'ok');
     await s3.idle();
     expect(only(events).map((r) => r.s3.object.key)).toEqual(['ctl%01%0A.txt']);
+  });
+
+  it('applies a bucket CORS configuration from when it is written until it is deleted, though the store remembers it', async () => {
+    // Prepare
+    const s3 = await startTestS3();
+    const preflight = async () => {
+      const res = await fetch(`${s3.endpoint}/${LOCAL_LAKE_BUCKET}/x`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://bi.example', 'Access-Control-Request-Method': 'GET' },
+      });
+      return [res.status, res.headers.get('access-control-allow-origin')];
+    };
+    const rules = { CORSRules: [{ AllowedOrigins: ['https://bi.example'], AllowedMethods: ['GET' as const] }] };
+
+    // Act
+    const before = await preflight();
+    const noneRead = s3.client.send(new GetBucketCorsCommand({ Bucket: LOCAL_LAKE_BUCKET }));
+    await expect(noneRead).rejects.toMatchObject({ name: 'NoSuchCORSConfiguration' });
+    await s3.client.send(new PutBucketCorsCommand({ Bucket: LOCAL_LAKE_BUCKET, CORSConfiguration: rules }));
+    const written = await preflight();
+    const read = await s3.client.send(new GetBucketCorsCommand({ Bucket: LOCAL_LAKE_BUCKET }));
+    await s3.client.send(new DeleteBucketCorsCommand({ Bucket: LOCAL_LAKE_BUCKET }));
+    const after = await preflight();
+
+    // Assess
+    expect(before).toEqual([403, null]);
+    expect(written).toEqual([200, expect.any(String)]);
+    expect(read.CORSRules?.map((r) => r.AllowedOrigins)).toEqual([['https://bi.example']]);
+    expect(after).toEqual([403, null]);
   });
 });

@@ -42,7 +42,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: join(HERE, 'results.json') },
     runs: { type: 'string', default: '5' },
-    // `--only worst`: just the deployed bundle's worst cases, to size the function without the whole run.
+    // `--only worst`: just the deployed bundle's worst cases, to size the function without the whole run;
+    // `--only whole`: just the whole-process figures.
     only: { type: 'string' },
   },
 });
@@ -529,6 +530,54 @@ function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
+/** What a user times: whole navlake processes against `node -e 0` and the pandas peer (bench/whole-process.ts). */
+async function wholeProcessFigures(work: string) {
+  const mb = (n: number) => Math.round(n * 1024 * 1024);
+  const wholeFile = join(work, 'whole.txt');
+  const wholeSmallFile = join(work, 'whole-small.txt');
+  const wholeYears = Array.from({ length: 111 }, (_, i) => 1990 + i);
+  await writeExport(wholeFile, { seed: 5, years: wholeYears, targetBytes: mb(QUICK ? 0.2 : 4) });
+  await writeExport(wholeSmallFile, { seed: 6, years: wholeYears, targetBytes: mb(QUICK ? 0.05 : 1) });
+  const whole = await benchWholeProcess({
+    root: ROOT,
+    work,
+    parseFile: wholeFile,
+    smallParseFile: wholeSmallFile,
+    sample: SAMPLE,
+    python: await pandasPython(),
+    runs: RUNS,
+    pandasRuns: QUICK ? 1 : 3,
+  });
+  const wholeStats = {
+    node_ms: stat3(whole.node_ms),
+    version_ms: stat3(whole.version_ms),
+    parse_ms: stat3(whole.parse_ms),
+    pandas_ms: whole.pandas_ms ? stat3(whole.pandas_ms) : null,
+    ingest_ms: stat3(whole.ingest_ms),
+    query_ms: stat3(whole.query_ms),
+    report_ms: stat3(whole.report_ms),
+    parse_peak_rss_mb: stat3(whole.parse_peak_rss_mb),
+    parse_small_peak_rss_mb: stat3(whole.parse_small_peak_rss_mb),
+  };
+  const cliFigures = {
+    input_mb: (await stat(wholeFile)).size / 1048576,
+    output_mb: whole.parse_output_mb,
+    parse_ms: wholeStats.parse_ms.median,
+    parse_vs_pandas: wholeStats.pandas_ms ? wholeStats.pandas_ms.median / wholeStats.parse_ms.median : null,
+    ingest_ms: wholeStats.ingest_ms.median,
+    query_ms: wholeStats.query_ms.median,
+    report_ms: wholeStats.report_ms.median,
+    node_ms: wholeStats.node_ms.median,
+    version_over_node: wholeStats.version_ms.median / wholeStats.node_ms.median,
+    ingest_over_node: wholeStats.ingest_ms.median / wholeStats.node_ms.median,
+    query_over_node: wholeStats.query_ms.median / wholeStats.node_ms.median,
+    parse_peak_rss_mb: wholeStats.parse_peak_rss_mb.median,
+    parse_small_peak_rss_mb: wholeStats.parse_small_peak_rss_mb.median,
+    runs: wholeStats,
+  };
+  return cliFigures;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'navlake-bench-'));
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -536,6 +585,11 @@ async function main(): Promise<void> {
     if (args.only === 'worst') {
       const worst = await benchWorst(work);
       process.stdout.write(`${JSON.stringify(worst, null, 2)}\n`);
+      return;
+    }
+    // `--only whole`: just the whole-process figures (a few minutes), printed and not written to results.json.
+    if (args.only === 'whole') {
+      process.stdout.write(`${JSON.stringify(await wholeProcessFigures(work), null, 2)}\n`);
       return;
     }
     const mb = (n: number) => Math.round(n * 1024 * 1024);
@@ -568,48 +622,8 @@ async function main(): Promise<void> {
     log('partition pruning on a 24-month lake');
     const athena = await benchPruning(work);
     log('whole processes: navlake parse, ingest, query and report, against node -e 0 and pandas');
-    const wholeFile = join(work, 'whole.txt');
-    const wholeSmallFile = join(work, 'whole-small.txt');
-    const wholeYears = Array.from({ length: 111 }, (_, i) => 1990 + i);
-    await writeExport(wholeFile, { seed: 5, years: wholeYears, targetBytes: mb(QUICK ? 0.2 : 4) });
-    await writeExport(wholeSmallFile, { seed: 6, years: wholeYears, targetBytes: mb(QUICK ? 0.05 : 1) });
-    const whole = await benchWholeProcess({
-      root: ROOT,
-      work,
-      parseFile: wholeFile,
-      smallParseFile: wholeSmallFile,
-      sample: SAMPLE,
-      python: await pandasPython(),
-      runs: RUNS,
-      pandasRuns: QUICK ? 1 : 3,
-    });
-    const wholeStats = {
-      node_ms: stat3(whole.node_ms),
-      version_ms: stat3(whole.version_ms),
-      parse_ms: stat3(whole.parse_ms),
-      pandas_ms: whole.pandas_ms ? stat3(whole.pandas_ms) : null,
-      ingest_ms: stat3(whole.ingest_ms),
-      query_ms: stat3(whole.query_ms),
-      report_ms: stat3(whole.report_ms),
-      parse_peak_rss_mb: stat3(whole.parse_peak_rss_mb),
-      parse_small_peak_rss_mb: stat3(whole.parse_small_peak_rss_mb),
-    };
-    const cliFigures = {
-      input_mb: (await stat(wholeFile)).size / 1048576,
-      output_mb: whole.parse_output_mb,
-      parse_ms: wholeStats.parse_ms.median,
-      parse_vs_pandas: wholeStats.pandas_ms ? wholeStats.pandas_ms.median / wholeStats.parse_ms.median : null,
-      ingest_ms: wholeStats.ingest_ms.median,
-      query_ms: wholeStats.query_ms.median,
-      report_ms: wholeStats.report_ms.median,
-      node_ms: wholeStats.node_ms.median,
-      version_over_node: wholeStats.version_ms.median / wholeStats.node_ms.median,
-      ingest_over_node: wholeStats.ingest_ms.median / wholeStats.node_ms.median,
-      query_over_node: wholeStats.query_ms.median / wholeStats.node_ms.median,
-      parse_peak_rss_mb: wholeStats.parse_peak_rss_mb.median,
-      parse_small_peak_rss_mb: wholeStats.parse_small_peak_rss_mb.median,
-      runs: wholeStats,
-    };
+    const cliFigures = await wholeProcessFigures(work);
+    const wholeStats = cliFigures.runs;
 
     log('pandas peer');
     const peerFile = join(work, 'peer.txt');

@@ -13,7 +13,7 @@ import { createIngestHandler, type IngestHandler } from '../lambdas/ingest/handl
 import { ensureReferenceObjects } from '../lambdas/regions/reference-objects.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, type IngestLogger, type IngestOutcome } from '../lambdas/ingest/ingest-upload.ts';
 import { localS3Client, startLocalS3, type LocalS3 } from './local-s3.ts';
-import { writeCatalogFile } from './local-query.ts';
+import { catalogWriter } from './local-query.ts';
 
 export interface LocalLakeOptions {
   lakeDir: string;
@@ -88,11 +88,12 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
   });
+  const catalogFile = catalogWriter(options.lakeDir);
   let catalog: Promise<unknown> = Promise.resolve();
   const refreshCatalog = () => {
     // One at a time: the views only change when a table gets its first file, but a rebuild is cheap.
     catalog = catalog
-      .then(() => writeCatalogFile(options.lakeDir))
+      .then(() => catalogFile.write())
       .catch((e: unknown) => {
         (options.logger ?? quietLogger).warn('could not refresh navlake.duckdb', { error: String(e) });
       });
@@ -166,6 +167,7 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
       await server.close();
       handlerClient.destroy();
       await catalog;
+      await catalogFile.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import { createIngestHandler, type IngestHandler } from '../lambdas/ingest/handl
 import { ensureReferenceObjects } from '../lambdas/regions/reference-objects.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, type IngestLogger, type IngestOutcome } from '../lambdas/ingest/ingest-upload.ts';
 import { localS3Client, startLocalS3, type LocalS3 } from './local-s3.ts';
-import { catalogWriter } from './local-query.ts';
+import { catalogWriter } from './local-catalog.ts';
 
 export interface LocalLakeOptions {
   lakeDir: string;

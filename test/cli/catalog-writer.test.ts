@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG_FILE, catalogWriter } from '../../cli/local-query.ts';
+import { CATALOG_FILE, catalogWriter } from '../../cli/local-catalog.ts';
 import { lakeBucketDir } from '../../cli/local-views.ts';
 import { seededLake } from '../helpers/seeded-lake.ts';
 

@@ -23,6 +23,12 @@ export interface LocalLakeOptions {
   logger?: IngestLogger;
   /** Called for every processed upload, including replays of uploads left from an earlier run. */
   onOutcome?: (key: string, outcome: IngestOutcome) => void;
+  /**
+   * When navlake.duckdb is first written: 'start' (default), for a lake that serves; 'first-upload' for one that
+   * is started to process uploads, whose first upload writes it anyway (it is then also written at close if no
+   * upload was processed). Either way it is written again after every processed upload.
+   */
+  catalogFrom?: 'start' | 'first-upload';
 }
 
 export interface LocalLake {
@@ -89,10 +95,10 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     markReady = resolve;
   });
   const catalogFile = catalogWriter(options.lakeDir);
-  let catalog: Promise<unknown> = Promise.resolve();
+  let catalog: Promise<unknown> | undefined;
   const refreshCatalog = () => {
     // One at a time: the views only change when a table gets its first file, but a rebuild is cheap.
-    catalog = catalog
+    catalog = (catalog ?? Promise.resolve())
       .then(() => catalogFile.write())
       .catch((e: unknown) => {
         (options.logger ?? quietLogger).warn('could not refresh navlake.duckdb', { error: String(e) });
@@ -152,7 +158,7 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
   }
   markReady();
   // Not awaited: DuckDB writes the file on its own threads while the first uploads are processed; close() waits.
-  void refreshCatalog();
+  if (options.catalogFrom !== 'first-upload') void refreshCatalog();
 
   return {
     server,
@@ -166,7 +172,7 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     close: async () => {
       await server.close();
       handlerClient.destroy();
-      await catalog;
+      await (catalog ?? refreshCatalog());
       await catalogFile.close();
     },
   };

@@ -34,7 +34,7 @@ export function registerIngest(program: Command): void {
       }
       const { startLocalLake, upload } = await import('../local-lake.ts');
       const lock = await acquireLake(opts.lake, 'ingest');
-      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0 }).catch(async (e: unknown) => {
+      const lake = await startLocalLake({ lakeDir: opts.lake, port: 0, catalogFrom: 'first-upload' }).catch(async (e: unknown) => {
         await lock.release();
         throw e;
       });

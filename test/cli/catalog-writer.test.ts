@@ -1,10 +1,12 @@
 // The catalog file (navlake.duckdb) written again and again on one in-memory DuckDB, as a lake in use does after
 // every upload: each write shows the lake as it is then, and a failed write leaves the next one unharmed.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG_FILE, catalogWriter } from '../../cli/local-catalog.ts';
+import { startLocalLake } from '../../cli/local-lake.ts';
 import { lakeBucketDir } from '../../cli/local-views.ts';
 import { seededLake } from '../helpers/seeded-lake.ts';
 
@@ -59,6 +61,24 @@ describe('the catalog writer', () => {
       expect((await readdir(lake.lakeDir)).filter((f) => f.endsWith('.tmp') || f.endsWith('.wal'))).toEqual([]);
     } finally {
       await writer.close();
+    }
+  });
+
+  it('is written at the close of a lake started for uploads when none came', async () => {
+    // Prepare
+    const lakeDir = await mkdtemp(join(tmpdir(), 'navlake-catalog-'));
+    const target = join(lakeDir, CATALOG_FILE);
+
+    try {
+      // Act
+      const lake = await startLocalLake({ lakeDir, port: 0, catalogFrom: 'first-upload' });
+      await lake.close();
+
+      // Assess
+      expect(await countIn(target, 'regions')).toBeGreaterThan(0);
+      expect(await countIn(target, 'observations')).toBe(0);
+    } finally {
+      await rm(lakeDir, { recursive: true, force: true });
     }
   });
 });

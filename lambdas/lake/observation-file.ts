@@ -21,8 +21,7 @@ const HOLD_LEVEL = 1;
 /**
  * Up to this much of an upload's rows is held as text: a monthly export (7,430 values, 2.8M characters of rows) is
  * never compressed only to be decompressed again, which was a tenth of `navlake ingest`; a 4 MB one (735k values)
- * holds the rest compressed, so it keeps to about 20 MB rather than 300. (At 8M characters the worst accepted upload
- * peaked 40 MB higher in the bench's sizing run.)
+ * holds the rest compressed, so it keeps to about 20 MB rather than 300.
  */
 const RAW_HELD_CHARS = 4 * 1024 * 1024;
 
@@ -162,10 +161,11 @@ export interface EncodedPartition {
   regions: readonly string[];
 }
 
-/** The upload's rows for a partition, one piece (about FLUSH_CHARS of text) at a time. */
-export function* heldIncomingRows(p: EncodedPartition, rank: string): Generator<IncomingRow> {
+/** The upload's rows for a partition, a batch per piece held (about FLUSH_CHARS of text). */
+export function* heldIncomingBatches(p: EncodedPartition, rank: string): Generator<IncomingRow[]> {
   for (const piece of p.held) {
     const text = typeof piece === 'string' ? piece : gunzipSync(piece).toString('utf8');
+    const batch: IncomingRow[] = [];
     let start = 0;
     while (start < text.length) {
       const sectionEnd = text.indexOf('\t', start);
@@ -173,16 +173,17 @@ export function* heldIncomingRows(p: EncodedPartition, rank: string): Generator<
       let end = text.indexOf('\n', regionEnd + 1);
       if (end === -1) end = text.length;
       const [mainGroup, measureGroup] = p.sectionNames[Number(text.slice(start, sectionEnd))] as readonly [string, string];
-      yield {
+      batch.push({
         main_group: mainGroup,
         measure_group: measureGroup,
         region: p.regions[Number(text.slice(sectionEnd + 1, regionEnd))] as string,
         upload_rank: rank,
         section_rank: null,
         cells: text.slice(regionEnd + 1, end),
-      };
+      });
       start = end + 1;
     }
+    yield batch;
   }
 }
 

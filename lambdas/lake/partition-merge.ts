@@ -17,8 +17,11 @@ export type MergeRow = Pick<StoredObservation, 'main_group' | 'measure_group' | 
 export interface MergeInput<E extends MergeRow, I extends MergeRow> {
   /** The rows the partition object holds now (empty when there is none). */
   existing: readonly E[];
-  /** The upload's rows for this partition (their upload_rank is `rank`); any order. */
-  incoming: Iterable<I>;
+  /**
+   * The upload's rows for this partition (their upload_rank is `rank`), any order, in batches: between batches the
+   * caller can wait for its output to drain, within one no time is spent awaiting.
+   */
+  incoming: AsyncIterable<Iterable<I>>;
   /** upload_rank of the incoming upload. */
   rank: string;
   /** Sections (sectionKey) the upload has rows for in this partition. */
@@ -50,10 +53,10 @@ function maxRank(a: string | null | undefined, b: string | null | undefined): st
  * Streams the merged rows to `emit` with the section_rank each must carry: the incoming rows that win first, in
  * their order, then the surviving others. A row is emitted as it was given; only its section_rank may change.
  */
-export function mergePartition<E extends MergeRow, I extends MergeRow>(
+export async function mergePartition<E extends MergeRow, I extends MergeRow>(
   input: MergeInput<E, I>,
   emit: (row: E | I, sectionRank: string | null, from: 'existing' | 'incoming') => void,
-): MergeResult {
+): Promise<MergeResult> {
   const { rank } = input;
   const held = new Map<string, E>();
   const sectionRank = new Map<string, string | null>();
@@ -70,27 +73,29 @@ export function mergePartition<E extends MergeRow, I extends MergeRow>(
   let written = 0;
   let changed = false;
   const taken = new Set<string>();
-  for (const r of input.incoming) {
-    const s = sectionOf(r);
-    const floor = sectionRank.get(s) ?? null;
-    if (floor !== null && rank < floor) continue;
-    const key = `${s}\u0000${r.region}`;
-    // The parser refuses a region listed twice in a section; a second copy here is a bug, not data.
-    if (taken.has(key)) throw new Error(`the upload has two rows for one cell: ${key.replace(/\u0000/g, ' / ')}`);
-    const current = held.get(key);
-    const currentRank = current?.upload_rank ?? null;
-    if (current && currentRank !== null && currentRank > rank) continue;
-    taken.add(key);
-    rows++;
-    written++;
-    if (current && currentRank === rank) {
-      // The same upload again (a redelivery): the row is already there.
-      if (current.section_rank !== floor) changed = true;
-      emit(current, floor, 'existing');
-      continue;
+  for await (const batch of input.incoming) {
+    for (const r of batch) {
+      const s = sectionOf(r);
+      const floor = sectionRank.get(s) ?? null;
+      if (floor !== null && rank < floor) continue;
+      const key = `${s}\u0000${r.region}`;
+      // The parser refuses a region listed twice in a section; a second copy here is a bug, not data.
+      if (taken.has(key)) throw new Error(`the upload has two rows for one cell: ${key.replace(/\u0000/g, ' / ')}`);
+      const current = held.get(key);
+      const currentRank = current?.upload_rank ?? null;
+      if (current && currentRank !== null && currentRank > rank) continue;
+      taken.add(key);
+      rows++;
+      written++;
+      if (current && currentRank === rank) {
+        // The same upload again (a redelivery): the row is already there.
+        if (current.section_rank !== floor) changed = true;
+        emit(current, floor, 'existing');
+        continue;
+      }
+      changed = true;
+      emit(r, floor, 'incoming');
     }
-    changed = true;
-    emit(r, floor, 'incoming');
   }
   for (const [key, r] of held) {
     if (taken.has(key)) continue;

@@ -4,13 +4,14 @@
  * conditional (If-Match on the ETag read, If-None-Match for a new object) and retried on conflict, so concurrent and
  * duplicate deliveries converge; the embedded S3 server ignores conditions, so locally a per-key lock serialises it.
  */
+import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KeyLock } from './key-lock.ts';
 import {
   type EncodedPartition,
   type HeldRow,
-  heldIncomingRows,
+  heldIncomingBatches,
   heldLine,
   type IncomingRow,
   incomingLines,
@@ -60,10 +61,10 @@ async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts
     const current = await readPartition(s3, merge.bucket, merge.key);
     const out = new GzipCollector();
     const incomingLine = incomingLines(merge.provenance);
-    const result = mergePartition(
+    const result = await mergePartition(
       {
         existing: current.rows,
-        incoming: heldIncomingRows(merge.partition, merge.provenance.rank),
+        incoming: paced(heldIncomingBatches(merge.partition, merge.provenance.rank), out),
         rank: merge.provenance.rank,
         sections: merge.partition.sections,
         complete: merge.complete,
@@ -105,6 +106,17 @@ async function readPartition(s3: S3Client, bucket: string, key: string): Promise
   }
 }
 
+/**
+ * The merge emits a batch's lines at once and they are compressed on another thread: before the next batch, wait
+ * until the compressor has caught up, so that a month of 60,000 rows is never queued whole as text.
+ */
+async function* paced<T>(batches: Iterable<T>, out: GzipCollector): AsyncGenerator<T> {
+  for (const batch of batches) {
+    yield batch;
+    await out.drained();
+  }
+}
+
 /** One gzip stream, fed line by line, its output kept compressed: a big partition never exists as one string. */
 class GzipCollector {
   private readonly gzip = createGzip({ level: 6 });
@@ -128,6 +140,11 @@ class GzipCollector {
       this.gzip.write(this.pending);
       this.pending = '';
     }
+  }
+
+  /** Resolves once the compressor can take more (at once when it can now). */
+  drained(): Promise<unknown> {
+    return this.gzip.writableNeedDrain ? once(this.gzip, 'drain') : Promise.resolve();
   }
 
   discard(): void {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  heldIncomingRows,
+  heldIncomingBatches,
   incomingLines,
   observationLine,
   PartitionBuilder,
@@ -73,7 +73,7 @@ describe('an upload held for its merge', () => {
 
           for (const p of await build(records, rawHeldChars)) {
             const expected = records.filter((r) => r.year === p.year && r.month === p.month);
-            const rows = [...heldIncomingRows(p, provenance.rank)];
+            const rows = [...heldIncomingBatches(p, provenance.rank)].flat();
 
             expect(p.records).toBe(expected.length);
             expect(p.sections).toEqual(new Set(expected.map(sectionKey)));
@@ -117,7 +117,7 @@ describe('an upload held for its merge', () => {
     const records = Array.from({ length: 5000 }, (_, i) => ({ ...base, measure_group: `M${i % 7}`, region: `R${i % 19}`, value: i }));
 
     const [p] = await build(records, rawHeldChars);
-    const rows = [...heldIncomingRows(p!, 'r')];
+    const rows = [...heldIncomingBatches(p!, 'r')].flat();
 
     expect(p!.held.length).toBeGreaterThan(10);
     expect([...new Set(p!.held.map((piece) => typeof piece))].sort()).toEqual(kinds);

@@ -40,6 +40,11 @@ function row(u: Upload, s: Section, region: string, value: number): StoredObserv
   };
 }
 
+/** Rows as a merge takes them: in batches, here of up to three rows. */
+async function* inBatches<T>(rows: readonly T[]): AsyncGenerator<T[]> {
+  for (let i = 0; i < rows.length; i += 3) yield rows.slice(i, i + 3);
+}
+
 const sectionOf = (r: { main_group: string; measure_group: string }) => `${r.main_group}\u0000${r.measure_group}`;
 
 /** Merges one upload into the rows held, as the partition store does. */
@@ -47,10 +52,10 @@ async function mergeOne(held: StoredObservation[], u: Upload): Promise<{ rows: S
   const incoming = u.sections.flatMap((s) => s.cells.map(([region, value]) => row(u, s, region, value)));
   const complete = new Set(u.sections.filter((s) => s.complete).map((s) => `${s.main}\u0000${s.measure}`));
   const out: StoredObservation[] = [];
-  const result = mergePartition(
+  const result = await mergePartition(
     {
       existing: held,
-      incoming,
+      incoming: inBatches(incoming),
       rank: u.rank,
       sections: new Set(u.sections.filter((s) => s.cells.length > 0).map((s) => `${s.main}\u0000${s.measure}`)),
       complete: (s) => complete.has(s),
@@ -283,10 +288,10 @@ describe('the replacement rules for one month', () => {
     const held = readHeldRows(gzipSync(`${JSON.stringify(withoutRanks)}\n`));
     const out: StoredObservation[] = [];
 
-    const result = mergePartition(
+    const result = await mergePartition(
       {
         existing: held,
-        incoming: [row({ rank: '2019-03/2024', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 1)],
+        incoming: inBatches([row({ rank: '2019-03/2024', sections: [] }, { ...OPPL, complete: true, cells: [] }, 'Oslo', 1)]),
         rank: '2019-03/2024',
         sections: new Set([`${OPPL.main}\u0000${OPPL.measure}`]),
         complete: () => true,

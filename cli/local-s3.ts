@@ -215,13 +215,11 @@ function checkInside(dir: string, file: string): string {
  * (after the write, so that a read made meanwhile is not kept either).
  */
 function rememberBucketConfigurations(store: S3rver.FilesystemStore): void {
-  const { getSubresource, putSubresource, deleteSubresource, putBucket, deleteBucket } = {
-    getSubresource: store.getSubresource.bind(store),
-    putSubresource: store.putSubresource.bind(store),
-    deleteSubresource: store.deleteSubresource.bind(store),
-    putBucket: store.putBucket.bind(store),
-    deleteBucket: store.deleteBucket.bind(store),
-  };
+  const getSubresource = store.getSubresource.bind(store);
+  const putSubresource = store.putSubresource.bind(store);
+  const deleteSubresource = store.deleteSubresource.bind(store);
+  const putBucket = store.putBucket.bind(store);
+  const deleteBucket = store.deleteBucket.bind(store);
   const remembered = new Map<string, Promise<unknown>>();
   const forget = (bucket: string) => {
     for (const id of remembered.keys()) if (id.startsWith(`${bucket}\0`)) remembered.delete(id);

@@ -66,6 +66,13 @@ export interface LocalS3 {
   close(): Promise<void>;
   /** Resolves once every onObjectCreated callback started so far (and any started meanwhile) has settled. */
   idle(): Promise<void>;
+  /**
+   * Whether an object is stored at `key`, read from the store's files by a caller in this process: an object exists
+   * exactly when the file of its bytes does (a GET answers NoSuchKey otherwise).
+   */
+  holds(bucket: string, key: string): Promise<boolean>;
+  /** The object at `key` as UTF-8 text, or null when there is none; its file is replaced by a rename, so whole. */
+  storedText(bucket: string, key: string): Promise<string | null>;
 }
 
 /** A delivery that failed; the message names the object and the cause. */
@@ -309,6 +316,16 @@ async function exists(file: string): Promise<boolean> {
 }
 
 const errorCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | null)?.code;
+
+/** null for a file that does not exist; any other failure is thrown, never read as "no object" (which would be written over). */
+async function ifStored<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Stored metadata that a kill or a full disk cut short (an older s3rver wrote it in place) counts as none. */
@@ -804,6 +821,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     host: address.address,
     client,
     idle,
+    holds: async (bucket, key) => (await ifStored(access(store.getResourcePath(bucket, key, 'object')))) !== null,
+    storedText: (bucket, key) => ifStored(readFile(store.getResourcePath(bucket, key, 'object'), 'utf8')),
     // Callbacks usually read the object back, so they get to finish while the server still answers.
     close: () =>
       (closing ??= (async () => {

@@ -2,7 +2,7 @@
 // delivery that survives restarts exactly once, and keys that cannot write outside the storage directory.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -432,5 +432,26 @@ describe('local S3 network and keys', () => {
     expect(written).toEqual([200, expect.any(String)]);
     expect(read.CORSRules?.map((r) => r.AllowedOrigins)).toEqual([['https://bi.example']]);
     expect(after).toEqual([403, null]);
+  });
+});
+
+describe('local S3 reads from its own files', () => {
+  it('says what a key holds as a GET would, and fails rather than say "nothing" when it cannot tell', async () => {
+    // Prepare
+    const s3 = await startTestS3();
+    await put(s3.client, 'tables/é x.ndjson', 'one\n', LOCAL_LAKE_BUCKET);
+    await put(s3.client, 'tables/é x.ndjson', 'two\n', LOCAL_LAKE_BUCKET);
+    // Where the bytes of `broken` would be, a directory: the store can tell neither that it holds them nor that it does not.
+    await mkdir(path.join(s3.lakeDir, 's3', LOCAL_LAKE_BUCKET, 'broken._S3rver_object'), { recursive: true });
+
+    // Act
+    const held = await Promise.all([s3.holds(LOCAL_LAKE_BUCKET, 'tables/é x.ndjson'), s3.holds(LOCAL_LAKE_BUCKET, 'tables/none')]);
+    const texts = await Promise.all([s3.storedText(LOCAL_LAKE_BUCKET, 'tables/é x.ndjson'), s3.storedText(LOCAL_LAKE_BUCKET, 'none')]);
+
+    // Assess
+    expect(held).toEqual([true, false]);
+    expect(texts).toEqual(['two\n', null]);
+    await expect(s3.storedText(LOCAL_LAKE_BUCKET, 'broken')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(s3.holds(LOCAL_LAKE_BUCKET, '../escape')).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });

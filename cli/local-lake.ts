@@ -146,6 +146,7 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     logger: options.logger ?? quietLogger,
     lock: createKeyLock(),
+    holds: server.holds,
   });
   // Before any upload is processed and before the catalog is written, so the views of `regions` and `region_groups`
   // exist from the first query on; through the S3 API, whose PUT the local store makes atomic.

@@ -38,6 +38,8 @@ export interface IngestDeps {
   logger: IngestLogger;
   /** Local lakes only: the embedded S3 server ignores conditional writes. */
   lock?: KeyLock;
+  /** Local lakes only, with `lock`: whether the lake holds an object at a key (PartitionStoreOptions.holds). */
+  holds?: (bucket: string, key: string) => Promise<boolean>;
   now?: () => Date;
   /**
    * The years the observations table's partition projection reads (first, last): values of other years are stored
@@ -213,7 +215,7 @@ async function writePartition(
   const result = await mergeIntoPartition(
     deps.s3,
     { bucket: deps.lakeBucket, key: observationKey(dataset, p.year, p.month), partition: p, provenance, complete },
-    deps.lock ? { lock: deps.lock } : {},
+    { ...(deps.lock ? { lock: deps.lock } : {}), ...(deps.holds ? { holds: deps.holds } : {}) },
   );
   const outcome = result.written === p.records ? 'written' : result.written === 0 ? 'kept_newer' : 'partly_written';
   return { period: periodString(p.year, p.month), records: p.records, written: result.written, outcome };

@@ -38,6 +38,12 @@ export interface PartitionMergeResult extends MergeResult {
 
 export interface PartitionStoreOptions {
   lock?: KeyLock;
+  /**
+   * With `lock` only: whether the bucket holds an object at `key`, asked under the key's lock, so nothing writes the
+   * key in between. A month the lake has never held then costs no GET that could only answer NoSuchKey: the embedded
+   * lake answers from its store's directory, where that GET would look.
+   */
+  holds?: (bucket: string, key: string) => Promise<boolean>;
   maxAttempts?: number;
 }
 
@@ -52,13 +58,20 @@ export async function mergeIntoPartition(
   merge: PartitionMerge,
   options: PartitionStoreOptions = {},
 ): Promise<PartitionMergeResult> {
-  const attempt = () => mergeWithRetries(s3, merge, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-  return options.lock ? options.lock(`${merge.bucket}/${merge.key}`, attempt) : attempt();
+  const { lock, holds } = options;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!lock) return mergeWithRetries(s3, merge, maxAttempts);
+  return lock(`${merge.bucket}/${merge.key}`, () => mergeWithRetries(s3, merge, maxAttempts, holds));
 }
 
-async function mergeWithRetries(s3: S3Client, merge: PartitionMerge, maxAttempts: number): Promise<PartitionMergeResult> {
+async function mergeWithRetries(
+  s3: S3Client,
+  merge: PartitionMerge,
+  maxAttempts: number,
+  holds?: PartitionStoreOptions['holds'],
+): Promise<PartitionMergeResult> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readPartition(s3, merge.bucket, merge.key);
+    const current = holds && !(await holds(merge.bucket, merge.key)) ? { rows: [] } : await readPartition(s3, merge.bucket, merge.key);
     const out = new GzipCollector();
     const incomingLine = incomingLines(merge.provenance);
     const result = await mergePartition(

@@ -323,6 +323,8 @@ export interface RigOptions {
   maxUploadBytes?: number;
   /** Default true: the per-key lock the local lake uses, since s3rver ignores conditional writes. */
   lock?: boolean;
+  /** Whether the store holds a key is read from its files, as the local lake does (IngestDeps.holds). Default false. */
+  holds?: boolean;
   now?: () => Date;
 }
 
@@ -360,6 +362,7 @@ export async function startIngestRig(options: RigOptions = {}): Promise<IngestRi
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
     ...(options.lock === false ? {} : { lock: createKeyLock() }),
+    ...(options.holds ? { holds: s3.holds } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   return {

@@ -149,9 +149,10 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     holds: server.holds,
   });
   // Before any upload is processed and before the catalog is written, so the views of `regions` and `region_groups`
-  // exist from the first query on; through the S3 API, whose PUT the local store makes atomic.
+  // exist from the first query on. Compared with the store's files (no request), written through the S3 API, whose PUT
+  // the local store makes atomic.
   try {
-    await ensureReferenceObjects(handlerClient, LOCAL_LAKE_BUCKET);
+    await ensureReferenceObjects(handlerClient, LOCAL_LAKE_BUCKET, (key) => server.storedText(LOCAL_LAKE_BUCKET, key));
   } catch (e) {
     await server.close();
     handlerClient.destroy();

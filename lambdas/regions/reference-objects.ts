@@ -4,6 +4,7 @@
  * at every start (ensureReferenceObjects). Both take the bodies from here, so Athena and DuckDB read the same rows.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isNotFound } from '../lake/s3-errors.ts';
 import { jsonLineEncoder } from '../schema/json-line.ts';
 import { REGION_GROUPS_TABLE, REGIONS_TABLE, type TableDef } from '../schema/columns.ts';
 import { REGION_GROUPS } from './region-groups.ts';
@@ -34,31 +35,35 @@ export const REFERENCE_OBJECTS: readonly ReferenceObject[] = [
   referenceObject(REGION_GROUPS_TABLE, REGION_GROUPS),
 ];
 
-function isNotFound(e: unknown): boolean {
-  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;
-}
+/** The body of the object at `key`, or null when there is none. */
+export type StoredBody = (key: string) => Promise<string | null>;
 
 /**
  * Writes each reference object that is missing or differs from what this version ships, and leaves equal ones alone
  * (so a lake read by a running query is not rewritten at every start). A PUT replaces the whole object at once, so a
- * reader sees the old table or the new one, never a mix. Returns the keys written.
+ * reader sees the old table or the new one, never a mix. `stored` reads what the bucket holds (default: a GET; the
+ * embedded lake reads its store's files). Returns the keys written.
  */
-export async function ensureReferenceObjects(s3: S3Client, bucket: string): Promise<string[]> {
-  const written = await Promise.all(REFERENCE_OBJECTS.map((object) => ensureReferenceObject(s3, bucket, object)));
+export async function ensureReferenceObjects(s3: S3Client, bucket: string, stored: StoredBody = getBody(s3, bucket)): Promise<string[]> {
+  const written = await Promise.all(REFERENCE_OBJECTS.map((object) => ensureReferenceObject(s3, bucket, object, stored)));
   return written.filter((key) => key !== null);
 }
 
+function getBody(s3: S3Client, bucket: string): StoredBody {
+  return async (key) => {
+    try {
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await got.Body?.transformToString('utf8')) ?? '';
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  };
+}
+
 /** The key when it had to be written, null when the lake already held exactly this body. */
-async function ensureReferenceObject(s3: S3Client, bucket: string, object: ReferenceObject): Promise<string | null> {
-  let current: string | null = null;
-  try {
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-    current = (await got.Body?.transformToString('utf8')) ?? '';
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-  if (current === object.body) return null;
+async function ensureReferenceObject(s3: S3Client, bucket: string, object: ReferenceObject, stored: StoredBody): Promise<string | null> {
+  if ((await stored(object.key)) === object.body) return null;
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,

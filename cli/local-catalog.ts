@@ -34,14 +34,23 @@ export interface CatalogWriter {
  */
 export function catalogWriter(lakeDir: string): CatalogWriter {
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
-  const open = () =>
-    (opened ??= (async () => {
-      const instance = await DuckDBInstance.create(':memory:');
-      return { instance, connection: await instance.connect() };
-    })().catch((e: unknown) => {
-      opened = undefined;
-      throw e;
-    }));
+  const open = () => {
+    if (!opened) {
+      const attempt = (async () => {
+        const instance = await DuckDBInstance.create(':memory:');
+        return { instance, connection: await instance.connect() };
+      })();
+      // A failed start is retried by the next write, which then reports it.
+      attempt.catch(() => {
+        if (opened === attempt) opened = undefined;
+      });
+      opened = attempt;
+    }
+    return opened;
+  };
+  // Started at once: DuckDB starts on its own threads (15-20 ms), meanwhile the lake does the work before its first
+  // catalog write.
+  void open();
   return {
     write: async () => {
       const { connection } = await open();

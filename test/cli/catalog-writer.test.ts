@@ -64,6 +64,24 @@ describe('the catalog writer', () => {
     }
   });
 
+  it('starts its DuckDB when made, and closes without writing when never asked to', async () => {
+    // Prepare
+    const lakeDir = await mkdtemp(join(tmpdir(), 'navlake-catalog-'));
+
+    try {
+      // Act
+      const writer = catalogWriter(lakeDir);
+      await writer.close();
+      const closedTwice = writer.close();
+
+      // Assess
+      await expect(closedTwice).resolves.toBeUndefined();
+      expect(await readdir(lakeDir)).toEqual([]);
+    } finally {
+      await rm(lakeDir, { recursive: true, force: true });
+    }
+  });
+
   it('is written at the close of a lake started for uploads when none came', async () => {
     // Prepare
     const lakeDir = await mkdtemp(join(tmpdir(), 'navlake-catalog-'));

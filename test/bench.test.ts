@@ -46,6 +46,7 @@ it('runs the benchmark in quick mode and writes every result field', async () =>
       expect(r[group]?.[field], path).toEqual(expect.any(Number));
       expect(r[group]?.[field] as number, path).toBeGreaterThan(0);
     }
+    expect(r.cli?.first_run_ms).toEqual({ ingest: expect.any(Number), query: expect.any(Number), report: expect.any(Number) });
     expect(r.athena?.months).toBe(24);
     expect(r.peer).toBeDefined();
   } finally {

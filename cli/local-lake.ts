@@ -138,6 +138,9 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
     onDeliverySettled,
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
+  }).catch(async (e: unknown) => {
+    await catalogFile.close();
+    throw e;
   });
   const handlerClient = localS3Client(server.endpoint);
   handler = createIngestHandler({
@@ -156,6 +159,7 @@ export async function startLocalLake(options: LocalLakeOptions): Promise<LocalLa
   } catch (e) {
     await server.close();
     handlerClient.destroy();
+    await catalogFile.close();
     throw e;
   }
   markReady();

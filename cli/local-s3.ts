@@ -316,6 +316,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 const errorCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | null)?.code;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** null for a file that does not exist; any other failure is thrown, never read as "no object" (which would be written over). */
 async function ifStored<T>(read: Promise<T>): Promise<T | null> {
@@ -326,17 +327,11 @@ async function ifStored<T>(read: Promise<T>): Promise<T | null> {
     throw error;
   }
 }
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Stored metadata that a kill or a full disk cut short (an older s3rver wrote it in place) counts as none. */
 async function readStoredMetadata(file: string): Promise<Record<string, string> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await ifStored(readFile(file, 'utf8'));
+  if (text === null) return undefined;
   try {
     const json: unknown = JSON.parse(text);
     if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Record<string, string>;
@@ -437,10 +432,7 @@ function writeAtomically(store: S3rver.FilesystemStore, hooks: StoreHooks): void
 
   /** The ETag of the object as stored, recomputed (and stored again) when its file is missing, empty or corrupt. */
   const readMd5 = async (objectPath: string): Promise<string> => {
-    const stored = await readFile(md5File(objectPath), 'utf8').catch((error: unknown) => {
-      if (errorCode(error) === 'ENOENT') return '';
-      throw error;
-    });
+    const stored = (await ifStored(readFile(md5File(objectPath), 'utf8'))) ?? '';
     if (MD5_HEX.test(stored)) return stored;
     const handle = await open(objectPath);
     let md5: string;
@@ -662,17 +654,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await Promise.all([LOCAL_RAW_BUCKET, LOCAL_LAKE_BUCKET].map((bucket) => store.putBucket(bucket)));
 
   const rawObject = async (key: string): Promise<{ eTag: string; size: number; file: string } | undefined> => {
-    try {
-      const meta = await store.getMetadata(LOCAL_RAW_BUCKET, key);
-      return {
-        eTag: JSON.parse(meta.etag) as string,
-        size: meta['content-length'],
-        file: store.getResourcePath(LOCAL_RAW_BUCKET, key, 'object'),
-      };
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
+    const meta = await ifStored(store.getMetadata(LOCAL_RAW_BUCKET, key));
+    if (meta === null) return undefined;
+    return {
+      eTag: JSON.parse(meta.etag) as string,
+      size: meta['content-length'],
+      file: store.getResourcePath(LOCAL_RAW_BUCKET, key, 'object'),
+    };
   };
 
   /**
